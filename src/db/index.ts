@@ -1,0 +1,83 @@
+// Database bootstrap: the ONE place that knows whether we run on a real PostgreSQL
+// (DATABASE_URL) or on the embedded PGlite. Everything else receives a `Database`
+// and never asks which kind it got.
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import type { Logger } from '../logger.ts';
+import { startEmbeddedPostgres } from './embedded.ts';
+import { PrismaClient } from './generated/client.ts';
+import { applyMigrations } from './migrate.ts';
+
+export type { PrismaClient };
+
+export interface Database {
+  kind: 'postgres' | 'embedded';
+  /** Shared pool for raw SQL (pgvector queries, graphile-worker, LISTEN/NOTIFY on real PostgreSQL). */
+  pool: pg.Pool;
+  prisma: PrismaClient;
+  /** The connection string of a real PostgreSQL, for components that need their own connection. */
+  connectionString: string | undefined;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** A real PostgreSQL; unset → embedded PGlite. */
+  databaseUrl: string | undefined;
+  /** Where the embedded database keeps its files; `null` → in memory. */
+  embeddedDataDir: string | null;
+  /** Pool size for a real PostgreSQL (the embedded database always uses 2). */
+  poolSize?: number;
+  logger: Logger;
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  const { logger } = options;
+  let pool: pg.Pool;
+  let closeDriver: () => Promise<void>;
+  if (options.databaseUrl) {
+    pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
+    closeDriver = () => pool.end();
+    logger.info({ database: redactUrl(options.databaseUrl) }, 'using PostgreSQL');
+  } else {
+    const started = Date.now();
+    const embedded = await startEmbeddedPostgres(options.embeddedDataDir);
+    pool = embedded.pool;
+    closeDriver = () => embedded.close();
+    logger.info(
+      { dataDir: options.embeddedDataDir ?? 'memory', ms: Date.now() - started },
+      'using embedded PGlite (set DATABASE_URL for a real PostgreSQL)',
+    );
+  }
+  // A broken idle connection must not crash the process; the pool replaces it.
+  pool.on('error', (error) => logger.warn({ err: error }, 'idle database connection failed'));
+
+  try {
+    const { applied } = await applyMigrations(pool, { log: (msg) => logger.info(msg) });
+    if (applied.length) logger.info({ applied }, 'migrations applied');
+  } catch (error) {
+    await closeDriver();
+    throw error;
+  }
+
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  return {
+    kind: options.databaseUrl ? 'postgres' : 'embedded',
+    pool,
+    prisma,
+    connectionString: options.databaseUrl,
+    async close() {
+      await prisma.$disconnect();
+      await closeDriver();
+    },
+  };
+}
+
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '[unparseable DATABASE_URL]';
+  }
+}

@@ -1,0 +1,11 @@
+// The executable schema: import every domain file (each registers its types and fields
+// on the builder), then build.
+import { lexicographicSortSchema } from 'graphql';
+import { builder } from './builder.ts';
+import './auth.ts';
+import './tenant.ts';
+import './members.ts';
+import './invitations.ts';
+import './member-events.ts';
+
+export const schema = lexicographicSortSchema(builder.toSchema());

@@ -1,0 +1,202 @@
+// Sign-up, log-in, invitation redemption and token authentication: everything that
+// happens before there is a tenant-scoped caller, so it uses the unscoped client and
+// names the tenant explicitly in every query.
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { PrismaClient } from '../db/index.ts';
+import { Prisma, type Tenant, type User } from '../db/generated/client.ts';
+import { AppError, ErrorCode } from '../errors.ts';
+import type { PubSub } from '../pubsub.ts';
+import { decoyPasswordHash, hashPassword, verifyPassword } from './passwords.ts';
+import type { TokenSigner } from './tokens.ts';
+import {
+  emailSchema,
+  parseInput,
+  passwordSchema,
+  personNameSchema,
+  tenantNameSchema,
+  tenantSlugSchema,
+} from './validation.ts';
+import type { Viewer } from './viewer.ts';
+
+export interface Session {
+  token: string;
+  expiresAt: Date;
+  user: User;
+  tenant: Tenant;
+}
+
+export interface AuthOptions {
+  loginMaxFailures: number;
+}
+
+const SignUpInput = z.object({
+  tenantName: tenantNameSchema,
+  tenantSlug: tenantSlugSchema,
+  name: personNameSchema,
+  email: emailSchema,
+  password: passwordSchema,
+});
+const LogInInput = z.object({
+  tenantSlug: z.string().trim().toLowerCase().min(1).max(40),
+  email: emailSchema,
+  password: z.string().min(1).max(1024),
+});
+const AcceptInvitationInput = z.object({
+  token: z.string().min(1).max(200),
+  name: personNameSchema,
+  password: passwordSchema,
+});
+
+const INVALID_CREDENTIALS = 'Invalid tenant, e-mail or password';
+/** Lock length doubles with each failure past the limit, from 30 s up to 15 min. */
+const lockSeconds = (failuresPastLimit: number) => Math.min(15 * 60, 30 * 2 ** failuresPastLimit);
+
+export function hashInvitationToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+export function createAuthService(
+  prisma: PrismaClient,
+  tokens: TokenSigner,
+  pubsub: PubSub,
+  options: AuthOptions,
+) {
+  async function issueSession(user: User, tenant: Tenant): Promise<Session> {
+    const { token, expiresAt } = await tokens.sign({ userId: user.id, tenantId: tenant.id });
+    return { token, expiresAt, user, tenant };
+  }
+
+  async function assertNotLocked(key: string): Promise<void> {
+    const throttle = await prisma.loginThrottle.findUnique({ where: { key } });
+    const lockedFor = throttle?.lockedUntil ? throttle.lockedUntil.getTime() - Date.now() : 0;
+    if (lockedFor > 0) {
+      const retryAfterSeconds = Math.ceil(lockedFor / 1000);
+      throw new AppError(
+        ErrorCode.RATE_LIMITED,
+        `Too many failed log-ins; try again in ${retryAfterSeconds} s`,
+        { retryAfterSeconds },
+      );
+    }
+  }
+
+  async function recordFailure(key: string): Promise<void> {
+    // One atomic increment, so concurrent attempts from several processes all count.
+    const [row] = await prisma.$queryRaw<{ failures: number }[]>`
+      INSERT INTO login_throttles (key, failures, updated_at) VALUES (${key}, 1, now())
+      ON CONFLICT (key) DO UPDATE SET failures = login_throttles.failures + 1, updated_at = now()
+      RETURNING failures`;
+    const pastLimit = (row?.failures ?? 0) - options.loginMaxFailures;
+    if (pastLimit >= 0) {
+      await prisma.loginThrottle.update({
+        where: { key },
+        data: { lockedUntil: new Date(Date.now() + lockSeconds(pastLimit) * 1000) },
+      });
+    }
+  }
+
+  return {
+    async signUp(input: z.input<typeof SignUpInput>): Promise<Session> {
+      const data = parseInput(SignUpInput, input);
+      const passwordHash = await hashPassword(data.password);
+      try {
+        const { user, tenant } = await prisma.$transaction(async (tx) => {
+          const tenant = await tx.tenant.create({ data: { name: data.tenantName, slug: data.tenantSlug } });
+          const user = await tx.user.create({
+            data: { tenantId: tenant.id, email: data.email, name: data.name, role: 'ADMIN', passwordHash },
+          });
+          return { user, tenant };
+        });
+        return await issueSession(user, tenant);
+      } catch (error) {
+        if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
+          throw new AppError(ErrorCode.CONFLICT, 'This tenant slug is already taken', { field: 'tenantSlug' });
+        }
+        throw error;
+      }
+    },
+
+    async logIn(input: z.input<typeof LogInInput>): Promise<Session> {
+      const { tenantSlug, email, password } = parseInput(LogInInput, input);
+      const key = `${tenantSlug}\n${email}`;
+      await assertNotLocked(key);
+      const tenant = await prisma.tenant.findUnique({ where: { slug: tenantSlug } });
+      const user = tenant
+        ? await prisma.user.findUnique({ where: { tenantId_email: { tenantId: tenant.id, email } } })
+        : null;
+      const valid = await verifyPassword(user?.passwordHash ?? (await decoyPasswordHash()), password);
+      if (!tenant || !user || !valid) {
+        await recordFailure(key);
+        throw new AppError(ErrorCode.UNAUTHENTICATED, INVALID_CREDENTIALS);
+      }
+      await prisma.loginThrottle.deleteMany({ where: { key } });
+      if (user.status !== 'ACTIVE') {
+        throw new AppError(ErrorCode.UNAUTHENTICATED, 'This account has been deactivated; ask a tenant admin');
+      }
+      const active = await prisma.user.update({ where: { id: user.id }, data: { lastActiveAt: new Date() } });
+      return issueSession(active, tenant);
+    },
+
+    async acceptInvitation(input: z.input<typeof AcceptInvitationInput>): Promise<Session> {
+      const data = parseInput(AcceptInvitationInput, input);
+      const passwordHash = await hashPassword(data.password);
+      const tokenHash = hashInvitationToken(data.token);
+      const { user, tenant } = await prisma.$transaction(async (tx) => {
+        // Claim the invitation atomically: a token works once, even under concurrent use.
+        const claimed = await tx.invitation.updateManyAndReturn({
+          where: { tokenHash, acceptedAt: null, revokedAt: null, expiresAt: { gt: new Date() } },
+          data: { acceptedAt: new Date() },
+        });
+        const invitation = claimed[0];
+        if (!invitation) {
+          throw new AppError(ErrorCode.NOT_FOUND, 'This invitation does not exist, was used, revoked or has expired');
+        }
+        const existing = await tx.user.findUnique({
+          where: { tenantId_email: { tenantId: invitation.tenantId, email: invitation.email } },
+        });
+        if (existing) {
+          throw new AppError(ErrorCode.CONFLICT, 'This e-mail already belongs to a member of the tenant', {
+            field: 'email',
+          });
+        }
+        const user = await tx.user.create({
+          data: {
+            tenantId: invitation.tenantId,
+            email: invitation.email,
+            name: data.name,
+            role: invitation.role,
+            passwordHash,
+            lastActiveAt: new Date(),
+          },
+        });
+        const tenant = await tx.tenant.findUniqueOrThrow({ where: { id: invitation.tenantId } });
+        return { user, tenant };
+      });
+      pubsub.publish('memberEvents', tenant.id, {
+        kind: 'JOINED',
+        userId: user.id,
+        invitationId: null,
+        at: new Date().toISOString(),
+      });
+      return issueSession(user, tenant);
+    },
+
+    /**
+     * The caller behind a bearer token, or the reason there is none. Reads the user's
+     * current row, so deactivation and role changes apply to the very next request.
+     */
+    async authenticate(token: string): Promise<{ viewer: Viewer } | { problem: string }> {
+      const claims = await tokens.verify(token);
+      if (!claims) return { problem: 'The access token is invalid or has expired; log in again' };
+      const user = await prisma.user.findFirst({
+        where: { id: claims.userId, tenantId: claims.tenantId },
+        select: { id: true, tenantId: true, role: true, status: true },
+      });
+      if (!user) return { problem: 'The account of this access token no longer exists' };
+      if (user.status !== 'ACTIVE') return { problem: 'This account has been deactivated; ask a tenant admin' };
+      return { viewer: { userId: user.id, tenantId: user.tenantId, role: user.role } };
+    },
+  };
+}
+
+export type AuthService = ReturnType<typeof createAuthService>;

@@ -1,0 +1,48 @@
+// Keyset pagination over (createdAt, id), newest first. Stable under inserts, and each
+// page is one indexed range scan however deep the client pages.
+import { AppError, ErrorCode } from '../errors.ts';
+
+export interface PageWindow {
+  /** Opaque position from `cursorOf`, exclusive. */
+  after?: string | null;
+  before?: string | null;
+  limit: number;
+  /** true when paging backwards (`last`/`before`): rows come oldest-first and are re-reversed by the caller. */
+  inverted: boolean;
+}
+
+interface Keyed {
+  createdAt: Date;
+  id: string;
+}
+
+/** Opaque to clients: base64url of "<createdAt ISO>|<id>". */
+export const cursorOf = (row: Keyed) => Buffer.from(`${row.createdAt.toISOString()}|${row.id}`).toString('base64url');
+
+function parseCursor(cursor: string): Keyed {
+  const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
+  const createdAt = new Date(at ?? '');
+  if (!id || Number.isNaN(createdAt.getTime())) {
+    throw new AppError(ErrorCode.BAD_USER_INPUT, 'Malformed pagination cursor', { field: 'after/before' });
+  }
+  return { createdAt, id };
+}
+
+/** Prisma `where` and `orderBy` for a window; combine the `where` with the caller's filter. */
+export function keysetQuery(window: PageWindow) {
+  const bounds: object[] = [];
+  if (window.after) {
+    const { createdAt, id } = parseCursor(window.after);
+    bounds.push({ OR: [{ createdAt: { lt: createdAt } }, { createdAt, id: { lt: id } }] });
+  }
+  if (window.before) {
+    const { createdAt, id } = parseCursor(window.before);
+    bounds.push({ OR: [{ createdAt: { gt: createdAt } }, { createdAt, id: { gt: id } }] });
+  }
+  const direction = window.inverted ? ('asc' as const) : ('desc' as const);
+  return {
+    where: { AND: bounds },
+    orderBy: [{ createdAt: direction }, { id: direction }],
+    take: window.limit,
+  };
+}

@@ -1,0 +1,71 @@
+// The GraphQL-over-HTTP handler (queries, mutations, and subscriptions over SSE).
+// Kept apart from the HTTP server so tests can call `yoga.fetch` in-process.
+import { PothosValidationError } from '@pothos/core';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
+import { createYoga, maskError as maskUnexpected } from 'graphql-yoga';
+import type { Context } from './context.ts';
+import { AppError, ErrorCode } from './errors.ts';
+import type { Logger } from './logger.ts';
+
+export interface YogaOptions {
+  schema: GraphQLSchema;
+  context: (initial: object) => Promise<Context>;
+  graphiql: boolean;
+  logger: Logger;
+}
+
+export type Yoga = ReturnType<typeof createYogaApp>;
+
+export function createYogaApp({ schema, context, graphiql, logger }: YogaOptions) {
+  return createYoga<object, Context>({
+    schema,
+    context,
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    graphiql: graphiql && {
+      title: 'ragchat GraphQL',
+      subscriptionsProtocol: 'WS',
+      // Paste the token from signUp/logIn here; WebSocket subscriptions send it as connectionParams.
+      headers: JSON.stringify({ Authorization: 'Bearer <token from logIn>' }, null, 2),
+      defaultQuery: DEFAULT_QUERY,
+    },
+    maskedErrors: {
+      maskError(error, message, isDev) {
+        const original = error instanceof GraphQLError ? error.originalError : error;
+        const at = error instanceof GraphQLError ? { nodes: error.nodes, path: error.path } : {};
+        if (original instanceof AppError) {
+          return new GraphQLError(original.message, {
+            ...at,
+            extensions: { ...original.details, code: original.code },
+          });
+        }
+        if (original instanceof PothosValidationError) {
+          return new GraphQLError(original.message, { ...at, extensions: { code: ErrorCode.BAD_USER_INPUT } });
+        }
+        const masked = maskUnexpected(error, message, isDev);
+        if (masked !== error) logger.error({ err: original ?? error }, 'unexpected error in a resolver');
+        return masked;
+      },
+    },
+    logging: {
+      debug: (...args) => logger.debug(args),
+      info: (...args) => logger.info(args),
+      warn: (...args) => logger.warn(args),
+      error: (...args) => logger.error(args),
+    },
+  });
+}
+
+const DEFAULT_QUERY = `# Sign up (or logIn), copy the token into the Authorization header below, then run Me.
+mutation SignUp {
+  signUp(tenantName: "Acme", tenantSlug: "acme", name: "Ada", email: "ada@example.com", password: "correct horse battery") {
+    token
+    user { id name role }
+  }
+}
+
+query Me {
+  me { id name email role }
+  tenant { name slug }
+}
+`;
