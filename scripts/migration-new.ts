@@ -37,25 +37,17 @@ const FIRST_MIGRATION_PREAMBLE =
 /** Index access methods Prisma's schema language can express (`@@index(type: …)`). */
 const PRISMA_INDEX_METHODS = ['btree', 'hash', 'gist', 'gin', 'spgist', 'brin'];
 
-// The schema engine reads "char" columns (pg_constraint.contype, …) as Character, a type
-// @prisma/adapter-pg rejects. The pool hands such columns to the adapter as text and notes
-// where they were, keyed by the result's rows array (which the adapter passes through
-// unchanged), so the adapter given to the engine can retype them as Character.
-const CHAR_OID = 18;
-const TEXT_OID = 25;
-const characterColumns = new WeakMap<unknown[], number[]>();
-
 type PgAdapter = Awaited<ReturnType<PrismaPg['connect']>>;
 
 interface NewMigration {
   folder: string;
-  sql: string;
+  /** null when prisma/schema.prisma already matches the migrations. */
+  sql: string | null;
   /** Generated lines dropped because they would destroy hand-written objects. */
   removed: string[];
 }
 
-/** The next migration, or null when prisma/schema.prisma already matches the migrations. */
-async function generateMigration(name: string): Promise<NewMigration | null> {
+async function generateMigration(name: string): Promise<NewMigration> {
   const migrationsList = await loadMigrationList();
   const schema = await fs.readFile(SCHEMA_PATH, 'utf8');
   const dev = await startEmbeddedPostgres(null);
@@ -75,11 +67,12 @@ async function generateMigration(name: string): Promise<NewMigration | null> {
         schema: { files: [{ path: SCHEMA_PATH, content: schema }] },
         filters,
       });
-      if (created.migrationScript === null) return null;
+      const folder = created.generatedMigrationName;
+      if (created.migrationScript === null) return { folder, sql: null, removed: [] };
       const { sql, removed } = await keepHandWrittenIndexes(created.migrationScript, dev.pool);
-      if (!hasStatements(sql)) return null;
+      if (!hasStatements(sql)) return { folder, sql: null, removed };
       const first = migrationsList.migrationDirectories.length === 0;
-      return { folder: created.generatedMigrationName, sql: first ? FIRST_MIGRATION_PREAMBLE + sql : sql, removed };
+      return { folder, sql: first ? FIRST_MIGRATION_PREAMBLE + sql : sql, removed };
     } catch (error) {
       throw adapterError(error, factory.errorRegistry);
     }
@@ -170,10 +163,19 @@ function migrationAdapterFactory(devPool: pg.Pool): SqlMigrationAwareDriverAdapt
   };
 }
 
+// The schema engine reads "char" columns (pg_constraint.contype, …) as Character, a type
+// @prisma/adapter-pg rejects. The pool hands such columns to the adapter as text and notes
+// where they were, keyed by the result's rows array (which the adapter passes through
+// unchanged), so the adapter given to the engine can retype them as Character.
+const CHAR_OID = 18;
+const TEXT_OID = 25;
+const characterColumns = new WeakMap<unknown[], number[]>();
+
 function retypeCharColumns(pool: pg.Pool): pg.Pool {
-  const query = pool.query.bind(pool) as (config: pg.QueryConfig) => Promise<pg.QueryResult | pg.QueryResult[]>;
-  pool.query = (async (config: pg.QueryConfig) => {
-    const result = await query(config);
+  // Only the promise forms of pool.query are used here (by adapter-pg and this script).
+  const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<pg.QueryResult | pg.QueryResult[]>;
+  pool.query = (async (...args: unknown[]) => {
+    const result = await query(...args);
     for (const { fields, rows } of [result].flat()) {
       const positions = fields.flatMap((field, i) => (field.dataTypeID === CHAR_OID ? [i] : []));
       if (positions.length === 0) continue;
@@ -208,10 +210,13 @@ function forSchemaEngine(adapter: PgAdapter, close?: () => Promise<void>): SqlDr
   };
 }
 
-/** The engine reports a JavaScript error from the adapter as "External error id#N": fetch the original. */
+/** The engine reports a JavaScript error from the adapter as "External error id#N": put the original in. */
 function adapterError(error: unknown, registry: ErrorRegistry): unknown {
-  const id = /External error id#(\d+)/.exec(String((error as Error)?.message))?.[1];
-  return (id !== undefined && registry.consumeError(Number(id))?.error) || error;
+  const message = (error as Error)?.message ?? '';
+  const id = /External error id#(\d+)/.exec(message)?.[1];
+  const original = id === undefined ? undefined : (registry.consumeError(Number(id))?.error as Error | undefined);
+  if (!original) return error;
+  return new Error(message.replace(`External error id#${id}`, original.message), { cause: original });
 }
 
 /**
@@ -237,16 +242,21 @@ async function loadSchemaEngine(
   return glue.SchemaEngine.new({ datamodels: [[SCHEMA_PATH, schema]] }, printEngineWarnings, factory);
 }
 
-/** The engine logs JSON lines; only warnings and errors concern the user. */
+/** The engine logs JSON lines; only warnings and errors concern the user, each once. */
+const printedEngineWarnings = new Set<string>();
 function printEngineWarnings(line: string): void {
   const { level, fields } = JSON.parse(line) as { level: string; fields?: { message?: string } };
-  if (level === 'WARN' || level === 'ERROR') console.error(`schema engine ${level.toLowerCase()}: ${fields?.message ?? line}`);
+  if (level !== 'WARN' && level !== 'ERROR') return;
+  const message = `schema engine ${level.toLowerCase()}: ${fields?.message ?? line}`;
+  if (printedEngineWarnings.has(message)) return;
+  printedEngineWarnings.add(message);
+  console.error(message);
 }
 
-async function writeMigration(migration: NewMigration): Promise<string> {
-  const folder = path.join(DEFAULT_MIGRATIONS_DIR, migration.folder);
+async function writeMigration(migrationFolder: string, sql: string): Promise<string> {
+  const folder = path.join(DEFAULT_MIGRATIONS_DIR, migrationFolder);
   await fs.mkdir(folder, { recursive: true });
-  await fs.writeFile(path.join(folder, 'migration.sql'), migration.sql);
+  await fs.writeFile(path.join(folder, 'migration.sql'), sql);
   const lockfile = path.join(DEFAULT_MIGRATIONS_DIR, LOCKFILE);
   if ((await readIfExists(lockfile)) === null) await fs.writeFile(lockfile, LOCKFILE_CONTENT);
   return path.relative(process.cwd(), path.join(folder, 'migration.sql'));
@@ -258,17 +268,18 @@ if (!name || !/^[a-z0-9_]+$/.test(name)) {
   process.exit(1);
 }
 try {
-  const migration = await generateMigration(name);
-  if (migration === null) {
+  const { folder, sql, removed } = await generateMigration(name);
+  if (removed.length) {
+    console.warn(
+      'warning: left out generated lines that would drop hand-written indexes:\n' +
+        removed.map((line) => `  ${line}`).join('\n'),
+    );
+  }
+  if (sql === null) {
     console.log('No changes: prisma/schema.prisma matches the existing migrations. Nothing written.');
   } else {
-    if (migration.removed.length) {
-      console.warn(
-        'warning: removed generated lines that would drop hand-written indexes:\n' +
-          migration.removed.map((line) => `  ${line}`).join('\n'),
-      );
-    }
-    console.log(`Wrote ${await writeMigration(migration)}. Review it, then run it with npm run db:migrate (or npm start).`);
+    const file = await writeMigration(folder, sql);
+    console.log(`Wrote ${file}. Review it, then apply it with npm run db:migrate (or npm start).`);
   }
 } catch (error) {
   console.error(error);

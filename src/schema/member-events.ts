@@ -9,11 +9,23 @@ const MemberEventKind = builder.enumType('MemberEventKind', {
   values: ['INVITED', 'JOINED', 'ROLE_CHANGED', 'DEACTIVATED', 'REACTIVATED'] as const,
 });
 
+// A subscription keeps one context (and so one dataloader cache) for its whole life, so
+// each event reads its rows fresh instead of going through the request-scoped loaders.
 const MemberEvent = builder.objectRef<MemberEventPayload>('MemberEvent').implement({
   fields: (t) => ({
     kind: t.expose('kind', { type: MemberEventKind }),
-    member: t.field({ type: User, nullable: true, resolve: (event) => event.userId }),
-    invitation: t.field({ type: Invitation, nullable: true, resolve: (event) => event.invitationId }),
+    member: t.field({
+      type: User,
+      nullable: true,
+      resolve: async (event, _args, { tenant }) =>
+        event.userId ? ((await tenant?.members.byIds([event.userId]))?.[0] ?? null) : null,
+    }),
+    invitation: t.field({
+      type: Invitation,
+      nullable: true,
+      resolve: async (event, _args, { tenant }) =>
+        event.invitationId ? ((await tenant?.members.invitationsByIds([event.invitationId]))?.[0] ?? null) : null,
+    }),
     at: t.field({ type: 'DateTime', resolve: (event) => new Date(event.at) }),
   }),
 });
