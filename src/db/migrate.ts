@@ -6,8 +6,8 @@
 // One deliberate difference: each migration runs inside its own transaction, so a failing
 // migration leaves neither partial objects nor a "failed" row behind.
 //
-// Only plain `client.query` calls are used, so this works on a real PostgreSQL and on PGlite
-// behind pglite-socket alike.
+// Only plain `client.query` calls (no named prepared statements, no session tricks beyond the
+// advisory lock) are used, so this works on a real PostgreSQL and on PGlite behind pglite-socket.
 import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
