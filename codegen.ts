@@ -15,7 +15,7 @@ const config: CodegenConfig = {
         useTypeImports: true,
         importExtension: '.ts',
         enumsAsTypes: true,
-        scalars: { DateTime: 'string' },
+        scalars: { DateTime: 'string', File: 'File' },
         strictScalars: true,
       },
     },

@@ -36,6 +36,8 @@ const FIRST_MIGRATION_PREAMBLE =
 
 /** Index access methods Prisma's schema language can express (`@@index(type: …)`). */
 const PRISMA_INDEX_METHODS = ['btree', 'hash', 'gist', 'gin', 'spgist', 'brin'];
+/** Column types this schema models as Unsupported(...): Prisma cannot declare indexes on them. */
+const UNSUPPORTED_COLUMN_TYPES = ['vector', 'halfvec', 'sparsevec', 'tsvector'];
 
 type PgAdapter = Awaited<ReturnType<PrismaPg['connect']>>;
 
@@ -104,8 +106,9 @@ async function readIfExists(file: string): Promise<string | null> {
 }
 
 /**
- * Prisma sees indexes it cannot express (pgvector's HNSW, partial or expression indexes) in the
- * database but not in the schema, so every diff proposes to drop them. Such an index can only
+ * Prisma sees indexes it cannot express (pgvector's HNSW, partial or expression indexes, any index
+ * on a column Prisma models as `Unsupported(...)` such as vector or tsvector) in the database but
+ * not in the schema, so every diff proposes to drop them. Such an index can only
  * have been written by hand into a migration: keep it, by removing its DROP INDEX.
  */
 async function keepHandWrittenIndexes(script: string, devPool: pg.Pool): Promise<{ sql: string; removed: string[] }> {
@@ -122,8 +125,11 @@ async function keepHandWrittenIndexes(script: string, devPool: pg.Pool): Promise
        JOIN pg_am am ON am.oid = c.relam
       WHERE n.nspname = current_schema()
         AND c.relname = ANY($1)
-        AND (am.amname <> ALL($2) OR i.indpred IS NOT NULL OR 0 = ANY(i.indkey::int2[]))`,
-    [dropped, PRISMA_INDEX_METHODS],
+        AND (am.amname <> ALL($2) OR i.indpred IS NOT NULL OR 0 = ANY(i.indkey::int2[])
+             OR EXISTS (SELECT 1 FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+                         WHERE a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey::int2[])
+                           AND t.typname = ANY($3)))`,
+    [dropped, PRISMA_INDEX_METHODS, UNSUPPORTED_COLUMN_TYPES],
   );
   const handWritten = new Set(rows.map((row) => row.name));
   const kept: string[] = [];

@@ -22,6 +22,28 @@ const Env = z.object({
   /** Failed log-ins tolerated per (tenant, e-mail) before the account is locked for a while. */
   LOGIN_MAX_FAILURES: z.coerce.number().int().positive().default(5),
   INVITATION_TTL_HOURS: z.coerce.number().int().positive().default(7 * 24),
+
+  /** Largest accepted upload, in bytes (25 MB). */
+  MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(25 * 1024 * 1024),
+  TENANT_MAX_DOCUMENTS: z.coerce.number().int().positive().default(1000),
+  /** Total bytes of documents one tenant may store (1 GiB). */
+  TENANT_MAX_BYTES: z.coerce.number().int().positive().default(1024 ** 3),
+  /** Run the ingestion worker inside this process (off for API-only instances of a scale-out). */
+  RUN_WORKER: boolean.default(true),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(2),
+  /** Attempts of an ingestion job before its document is marked FAILED (transient errors only). */
+  JOB_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(25).default(5),
+  WORKER_HEARTBEAT_SECONDS: z.coerce.number().positive().default(5),
+  /** A worker silent this long is presumed dead and its jobs are handed to another worker. */
+  WORKER_STALE_AFTER_SECONDS: z.coerce.number().positive().default(30),
+  /** Postgres text-search configuration of chunk full-text vectors. */
+  FTS_CONFIG: z.string().regex(/^[a-z_]+$/).default('english'),
+
+  /** Set → Gemini embeddings (and chat); unset → the embedded local models. */
+  GEMINI_API_KEY: z.string().min(1).optional(),
+  /** Override the Gemini endpoint (tests use a local fake server). */
+  GEMINI_BASE_URL: z.string().url().optional(),
+  GEMINI_EMBEDDING_MODEL: z.string().default('gemini-embedding-001'),
 });
 
 export interface Config {
@@ -35,6 +57,18 @@ export interface Config {
   graphiql: boolean;
   loginMaxFailures: number;
   invitationTtlHours: number;
+  maxUploadBytes: number;
+  tenantMaxDocuments: number;
+  tenantMaxBytes: number;
+  runWorker: boolean;
+  workerConcurrency: number;
+  jobMaxAttempts: number;
+  workerHeartbeatSeconds: number;
+  workerStaleAfterSeconds: number;
+  ftsConfig: string;
+  geminiApiKey: string | undefined;
+  geminiBaseUrl: string | undefined;
+  geminiEmbeddingModel: string;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -55,5 +89,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     graphiql: e.GRAPHIQL,
     loginMaxFailures: e.LOGIN_MAX_FAILURES,
     invitationTtlHours: e.INVITATION_TTL_HOURS,
+    maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    tenantMaxDocuments: e.TENANT_MAX_DOCUMENTS,
+    tenantMaxBytes: e.TENANT_MAX_BYTES,
+    runWorker: e.RUN_WORKER,
+    workerConcurrency: e.WORKER_CONCURRENCY,
+    jobMaxAttempts: e.JOB_MAX_ATTEMPTS,
+    workerHeartbeatSeconds: e.WORKER_HEARTBEAT_SECONDS,
+    workerStaleAfterSeconds: e.WORKER_STALE_AFTER_SECONDS,
+    ftsConfig: e.FTS_CONFIG,
+    geminiApiKey: e.GEMINI_API_KEY,
+    geminiBaseUrl: e.GEMINI_BASE_URL,
+    geminiEmbeddingModel: e.GEMINI_EMBEDDING_MODEL,
   };
 }

@@ -14,9 +14,21 @@ export interface MemberEventPayload {
   at: string;
 }
 
+export type DocumentStatusValue = 'QUEUED' | 'PROCESSING' | 'READY' | 'FAILED';
+
+export interface DocumentStatusPayload {
+  documentId: string;
+  status: DocumentStatusValue;
+  /** 0..1 while PROCESSING (share of chunks embedded), else null. */
+  progress: number | null;
+  errorCode: string | null;
+  at: string;
+}
+
 /** Topic → [routing id (tenant), payload]. */
 export type Topics = {
   memberEvents: [tenantId: string, payload: MemberEventPayload];
+  documentStatus: [tenantId: string, payload: DocumentStatusPayload];
 };
 
 export type PubSub = ReturnType<typeof createPubSub<Topics>> & { close(): Promise<void> };

@@ -1,8 +1,10 @@
 // The GraphQL-over-HTTP handler (queries, mutations, and subscriptions over SSE).
 // Kept apart from the HTTP server so tests can call `yoga.fetch` in-process.
 import { PothosValidationError } from '@pothos/core';
+import { createFetch } from '@whatwg-node/fetch';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { createYoga, maskError as maskUnexpected } from 'graphql-yoga';
+import type { Config } from './config.ts';
 import type { Context } from './context.ts';
 import { AppError, ErrorCode } from './errors.ts';
 import type { Logger } from './logger.ts';
@@ -12,15 +14,21 @@ export interface YogaOptions {
   context: (initial: object) => Promise<Context>;
   graphiql: boolean;
   logger: Logger;
+  config: Pick<Config, 'maxUploadBytes'>;
 }
 
 export type Yoga = ReturnType<typeof createYogaApp>;
 
-export function createYogaApp({ schema, context, graphiql, logger }: YogaOptions) {
+export function createYogaApp({ schema, context, graphiql, logger, config }: YogaOptions) {
   return createYoga<object, Context>({
     schema,
     context,
     graphqlEndpoint: '/graphql',
+    // Multipart uploads: one file per request, refused while streaming once it passes the limit
+    // (Yoga answers REQUEST_ENTITY_TOO_LARGE; the service checks other inputs with the same code).
+    fetchAPI: createFetch({
+      formDataLimits: { files: 1, fileSize: config.maxUploadBytes + 1, fieldSize: 1024 * 1024 },
+    }),
     landingPage: false,
     graphiql: graphiql && {
       title: 'ragchat GraphQL',

@@ -7,5 +7,6 @@ import './tenant.ts';
 import './members.ts';
 import './invitations.ts';
 import './member-events.ts';
+import './documents.ts';
 
 export const schema = lexicographicSortSchema(builder.toSchema());

@@ -4,7 +4,9 @@ import type { Config } from '../config.ts';
 import type { Database } from '../db/index.ts';
 import { forTenant } from '../db/tenant-scope.ts';
 import type { PubSub } from '../pubsub.ts';
+import type { DocumentStorage } from '../storage/index.ts';
 import { createAuthService } from './auth.ts';
+import { createDocumentsService } from './documents.ts';
 import { createMembersService } from './members.ts';
 import { createTenantService } from './tenants.ts';
 import type { TokenSigner } from './tokens.ts';
@@ -14,10 +16,14 @@ export interface ServiceDeps {
   db: Database;
   pubsub: PubSub;
   tokens: TokenSigner;
-  config: Pick<Config, 'loginMaxFailures' | 'invitationTtlHours'>;
+  storage: DocumentStorage;
+  config: Pick<
+    Config,
+    'loginMaxFailures' | 'invitationTtlHours' | 'maxUploadBytes' | 'tenantMaxDocuments' | 'tenantMaxBytes' | 'jobMaxAttempts'
+  >;
 }
 
-export function createServices({ db, pubsub, tokens, config }: ServiceDeps) {
+export function createServices({ db, pubsub, tokens, storage, config }: ServiceDeps) {
   return {
     auth: createAuthService(db.prisma, tokens, pubsub, config),
     forViewer(viewer: Viewer) {
@@ -25,6 +31,7 @@ export function createServices({ db, pubsub, tokens, config }: ServiceDeps) {
       return {
         members: createMembersService(scoped, viewer, pubsub, config),
         tenant: createTenantService(scoped, viewer),
+        documents: createDocumentsService(scoped, viewer, pubsub, storage, config),
       };
     },
   };

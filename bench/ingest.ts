@@ -1,0 +1,126 @@
+// bench:ingest — ingestion throughput and job pickup latency, as ratios to baselines
+// measured in the same run (these machines are noisy).
+//   pipelineVsExtract  whole pipeline (extract → clean → chunk → zero-cost embed → chunks
+//                      written in one transaction) pages/s ÷ raw pdf-parse extraction pages/s
+//   modelPipelineVsModel  the same with the embedded model ÷ the model's own throughput on the
+//                      same chunk texts
+//   pickupP50Ms / pickupP95Ms  commit of an enqueueing transaction → job start (real PostgreSQL)
+// Needs ../shared/datasets/pdfs. Uses DATABASE_URL (real PostgreSQL) when set, else the
+// embedded PGlite; the pickup latency is only meaningful (and only measured) on PostgreSQL.
+// Last line of output: one JSON object with the figures.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { PDFParse } from 'pdf-parse';
+import { createApp } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
+import { ingestDocument } from '../src/ingest/pipeline.ts';
+import { chunkPages } from '../src/ingest/chunk.ts';
+import { cleanText } from '../src/ingest/clean.ts';
+import { extractPages } from '../src/ingest/extract.ts';
+import { createLogger } from '../src/logger.ts';
+import type { Embedder } from '../src/providers/embedder.ts';
+import { createEmbedder } from '../src/providers/index.ts';
+import { postgresStorage } from '../src/storage/index.ts';
+import { hashEmbedder } from '../tests/helpers/hash-embedder.ts';
+import { measurePickup } from './pickup.ts';
+
+const DATASET = new URL('../../shared/datasets/pdfs/', import.meta.url);
+const FILES = ['gnuplot.pdf', 'GeoTopo-komprimiert.pdf'];
+if (!fs.existsSync(DATASET)) {
+  console.error('bench:ingest needs ../shared/datasets/pdfs beside the repository');
+  process.exit(1);
+}
+const files = FILES.map((name) => ({ name, bytes: new Uint8Array(fs.readFileSync(new URL(name, DATASET))) }));
+
+async function rawExtraction(): Promise<{ pages: number; seconds: number }> {
+  let pages = 0;
+  const start = performance.now();
+  for (const { bytes } of files) {
+    const parser = new PDFParse({ data: bytes.slice() });
+    const result = await parser.getText();
+    pages += result.pages.length;
+    await parser.destroy();
+  }
+  return { pages, seconds: (performance.now() - start) / 1000 };
+}
+
+async function pipeline(embedder: Embedder): Promise<{ pages: number; seconds: number }> {
+  const config = {
+    ...loadConfig({ ...process.env, DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'bench-ingest-')), LOG_LEVEL: 'warn' }),
+    runWorker: false,
+  };
+  const logger = createLogger(config.logLevel);
+  const app = await createApp(config, logger, { inMemory: true, embedder });
+  try {
+    const session = await app.services.auth.signUp({
+      tenantName: 'Bench',
+      tenantSlug: `bench-${Date.now().toString(36)}`,
+      name: 'Bench',
+      email: 'bench@example.com',
+      password: 'benchmark password',
+    });
+    const documents = app.services.forViewer({ userId: session.user.id, tenantId: session.tenant.id, role: 'ADMIN' }).documents;
+    const ids: string[] = [];
+    for (const file of files) ids.push((await documents.upload({ bytes: file.bytes, name: file.name })).document.id);
+    const deps = { prisma: app.db.prisma, pubsub: app.pubsub, storage: postgresStorage, embedder, logger, ftsConfig: config.ftsConfig };
+    const start = performance.now();
+    for (const id of ids) await ingestDocument(deps, id, { attempts: 1, maxAttempts: 1 });
+    const seconds = (performance.now() - start) / 1000;
+    const ready = await app.db.prisma.document.findMany({ where: { id: { in: ids } } });
+    if (ready.some((d) => d.status !== 'READY')) throw new Error('a benchmark document did not end READY');
+    return { pages: ready.reduce((sum, d) => sum + (d.pageCount ?? 0), 0), seconds };
+  } finally {
+    await app.close();
+  }
+}
+
+/** The embedded model alone on the very chunk texts the pipeline embeds. */
+async function modelOnly(embedder: Embedder): Promise<{ pages: number; seconds: number }> {
+  const texts: string[] = [];
+  let pages = 0;
+  for (const { bytes } of files) {
+    const extraction = await extractPages(bytes, 'application/pdf');
+    pages += extraction.pageCount;
+    const chunks = chunkPages(extraction.pages.map((p) => ({ pageNumber: p.pageNumber, text: cleanText(p.text) })));
+    texts.push(...chunks.map((c) => c.text));
+  }
+  const start = performance.now();
+  for (let i = 0; i < texts.length; i += embedder.maxBatchSize) await embedder.embed(texts.slice(i, i + embedder.maxBatchSize));
+  return { pages, seconds: (performance.now() - start) / 1000 };
+}
+
+const rate = (r: { pages: number; seconds: number }) => r.pages / r.seconds;
+const round = (x: number, digits = 3) => Number(x.toFixed(digits));
+
+const zeroCost = hashEmbedder(768);
+// Warm-up: pdf.js and the database code paths, so neither side pays first-use costs.
+await rawExtraction();
+const raw = await rawExtraction();
+const cheap = await pipeline(zeroCost);
+console.log(`raw extraction ${rate(raw).toFixed(1)} pages/s; pipeline (zero-cost embedder) ${rate(cheap).toFixed(1)} pages/s`);
+
+const model = createEmbedder({});
+await model.embed(['warm-up']);
+const modelRaw = await modelOnly(model);
+const modelPipeline = await pipeline(model);
+console.log(`model alone ${rate(modelRaw).toFixed(2)} pages/s; pipeline (embedded model) ${rate(modelPipeline).toFixed(2)} pages/s`);
+
+const pickup = process.env.DATABASE_URL ? await measurePickup(process.env.DATABASE_URL, 50) : null;
+if (pickup) console.log(`job pickup after commit: p50 ${pickup.p50} ms, p95 ${pickup.p95} ms (${pickup.samples} jobs)`);
+
+console.log(
+  JSON.stringify({
+    database: process.env.DATABASE_URL ? 'postgres' : 'embedded',
+    rawPagesPerSec: round(rate(raw), 1),
+    pipelinePagesPerSec: round(rate(cheap), 1),
+    pipelineVsExtract: round(rate(cheap) / rate(raw)),
+    modelPagesPerSec: round(rate(modelRaw), 2),
+    modelPipelinePagesPerSec: round(rate(modelPipeline), 2),
+    modelPipelineVsModel: round(rate(modelPipeline) / rate(modelRaw)),
+    pickupP50Ms: pickup?.p50 ?? null,
+    pickupP95Ms: pickup?.p95 ?? null,
+  }),
+);
+process.exit(0);

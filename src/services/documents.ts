@@ -1,0 +1,196 @@
+// Documents of the caller's tenant: upload (bytes + row + ingestion job in one
+// transaction), listing, chunks, deletion and re-indexing.
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { Chunk, Document, DocumentStatus } from '../db/generated/client.ts';
+import type { TenantDb } from '../db/tenant-scope.ts';
+import { AppError, ErrorCode, notFound } from '../errors.ts';
+import { detectContentType } from '../ingest/detect.ts';
+import { IngestError } from '../ingest/errors.ts';
+import { enqueueIngestion, removeIngestion } from '../ingest/queue.ts';
+import type { PubSub } from '../pubsub.ts';
+import type { DocumentStorage, TenantTx } from '../storage/index.ts';
+import { keysetQuery, type PageWindow } from './pagination.ts';
+import { isUuid, parseInput } from './validation.ts';
+import type { Viewer } from './viewer.ts';
+
+export interface DocumentLimits {
+  maxUploadBytes: number;
+  tenantMaxDocuments: number;
+  tenantMaxBytes: number;
+  jobMaxAttempts: number;
+}
+
+export interface DocumentFilter {
+  status?: DocumentStatus | null;
+  /** Case-insensitive match on the title. */
+  search?: string | null;
+}
+
+export interface UploadResult {
+  document: Document;
+  /** True when the same bytes were already in the tenant: the existing document is returned and no job starts. */
+  deduplicated: boolean;
+}
+
+const TITLE_MAX = 200;
+const TextInput = z.object({
+  title: z.string().trim().min(1, 'must not be empty').max(TITLE_MAX),
+  content: z.string().refine((s) => s.trim().length > 0, 'must not be empty'),
+});
+
+export function createDocumentsService(
+  db: TenantDb,
+  viewer: Viewer,
+  pubsub: PubSub,
+  storage: DocumentStorage,
+  limits: DocumentLimits,
+) {
+  function publishQueued(document: Document) {
+    pubsub.publish('documentStatus', viewer.tenantId, {
+      documentId: document.id,
+      status: 'QUEUED',
+      progress: null,
+      errorCode: null,
+      at: new Date().toISOString(),
+    });
+  }
+
+  async function find(documentId: string): Promise<Document> {
+    const document = isUuid(documentId) ? await db.document.findUnique({ where: { id: documentId } }) : null;
+    if (!document) throw notFound('Document');
+    return document;
+  }
+
+  /** Per-tenant limits, checked under the tenant lock so concurrent uploads cannot overshoot. */
+  async function assertWithinLimits(tx: TenantTx, incomingBytes: number) {
+    const usage = await tx.document.aggregate({ _count: { _all: true }, _sum: { byteSize: true } });
+    if (usage._count._all + 1 > limits.tenantMaxDocuments) {
+      throw new AppError(ErrorCode.QUOTA_EXCEEDED, `This tenant already has ${usage._count._all} documents, the most it may keep`, {
+        limit: limits.tenantMaxDocuments,
+      });
+    }
+    const used = usage._sum.byteSize ?? 0;
+    if (used + incomingBytes > limits.tenantMaxBytes) {
+      throw new AppError(ErrorCode.QUOTA_EXCEEDED, 'This upload would exceed the tenant’s storage limit', {
+        limitBytes: limits.tenantMaxBytes,
+        usedBytes: used,
+      });
+    }
+  }
+
+  async function store(bytes: Uint8Array, title: string, fileName: string | null): Promise<UploadResult> {
+    if (bytes.byteLength === 0) {
+      throw new AppError(ErrorCode.BAD_USER_INPUT, 'The file is empty', { field: 'file', reason: 'EMPTY' });
+    }
+    if (bytes.byteLength > limits.maxUploadBytes) {
+      throw new AppError(ErrorCode.REQUEST_ENTITY_TOO_LARGE, `The file exceeds the ${limits.maxUploadBytes}-byte limit`, {
+        field: 'file',
+        limitBytes: limits.maxUploadBytes,
+      });
+    }
+    let contentType: string;
+    try {
+      contentType = detectContentType(bytes, fileName ?? undefined);
+    } catch (error) {
+      if (error instanceof IngestError) {
+        throw new AppError(ErrorCode.BAD_USER_INPUT, error.message, { field: 'file', reason: error.code });
+      }
+      throw error;
+    }
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+
+    const result = await db.$transaction(
+      async (tx) => {
+        // One upload at a time per tenant: dedup and limits are then exact.
+        await tx.$executeRaw`SELECT 1 FROM tenants WHERE id = ${viewer.tenantId}::uuid FOR UPDATE`;
+        const existing = await tx.document.findFirst({ where: { sha256 } });
+        if (existing) return { document: existing, deduplicated: true };
+        await assertWithinLimits(tx, bytes.byteLength);
+        const document = await tx.document.create({
+          data: {
+            tenantId: viewer.tenantId,
+            title,
+            contentType,
+            byteSize: bytes.byteLength,
+            sha256,
+            uploadedById: viewer.userId,
+          },
+        });
+        await storage.put(tx, { tenantId: viewer.tenantId, documentId: document.id }, bytes);
+        await enqueueIngestion(tx, document.id, limits.jobMaxAttempts);
+        return { document, deduplicated: false };
+      },
+      { timeout: 30_000 },
+    );
+    if (!result.deduplicated) publishQueued(result.document);
+    return result;
+  }
+
+  return {
+    byIds: (ids: readonly string[]) => db.document.findMany({ where: { id: { in: ids.filter(isUuid) } } }),
+
+    get: find,
+
+    list(filter: DocumentFilter, window: PageWindow): Promise<Document[]> {
+      const page = keysetQuery(window);
+      const search = filter.search?.trim();
+      return db.document.findMany({
+        ...page,
+        where: {
+          AND: [
+            page.where,
+            filter.status ? { status: filter.status } : {},
+            search ? { title: { contains: search, mode: 'insensitive' as const } } : {},
+          ],
+        },
+      });
+    },
+
+    /** Chunks in document order; `afterIndex` is exclusive. */
+    chunks(documentId: string, afterIndex: number, limit: number): Promise<Chunk[]> {
+      return db.chunk.findMany({
+        where: { documentId, index: { gt: afterIndex } },
+        orderBy: { index: 'asc' },
+        take: limit,
+      });
+    },
+
+    async upload(file: { bytes: Uint8Array; name: string | null }, title?: string | null): Promise<UploadResult> {
+      const chosen = title?.trim() || file.name?.trim() || 'Untitled document';
+      return store(file.bytes, chosen.slice(0, TITLE_MAX), file.name);
+    },
+
+    async addText(input: { title: string; content: string }): Promise<UploadResult> {
+      const { title, content } = parseInput(TextInput, input);
+      return store(new TextEncoder().encode(content), title, null);
+    },
+
+    /** Removes the document, its chunks and bytes, and cancels its pending job. Returns the id. */
+    async delete(documentId: string): Promise<string> {
+      const document = await find(documentId);
+      await db.$transaction(async (tx) => {
+        await tx.document.delete({ where: { id: document.id } });
+        await removeIngestion(tx, document.id);
+      });
+      return document.id;
+    },
+
+    /** Extracts, chunks and embeds the document again (e.g. after a failure or a model change). */
+    async reindex(documentId: string): Promise<Document> {
+      const document = await find(documentId);
+      const queued = await db.$transaction(async (tx) => {
+        const updated = await tx.document.update({
+          where: { id: document.id },
+          data: { status: 'QUEUED', errorCode: null, errorMessage: null },
+        });
+        await enqueueIngestion(tx, document.id, limits.jobMaxAttempts);
+        return updated;
+      });
+      publishQueued(queued);
+      return queued;
+    },
+  };
+}
+
+export type DocumentsService = ReturnType<typeof createDocumentsService>;
