@@ -82,7 +82,8 @@ function builtPdf(pageCount: number, content: string): Uint8Array {
   return utf8(
     '%PDF-1.4\n1 0 obj <</Type/Catalog/Pages 2 0 R>> endobj\n' +
       `2 0 obj <</Type/Pages/Kids[${kids}]/Count ${pageCount}>> endobj\n` +
-      '3 0 obj <</Type/Page/Parent 2 0 R/MediaBox[0 0 300 200]/Resources<</Font<</F1 4 0 R>>>>/Contents 5 0 R>> endobj\n' +
+      '3 0 obj <</Type/Page/Parent 2 0 R/MediaBox[0 0 300 200]' +
+      '/Resources<</Font<</F1 4 0 R>>>>/Contents 5 0 R>> endobj\n' +
       '4 0 obj <</Type/Font/Subtype/Type1/BaseFont/Helvetica>> endobj\n' +
       `5 0 obj <</Length ${content.length}>> stream\n${content}\nendstream endobj\n` +
       'trailer <</Root 1 0 R>>\n%%EOF\n',

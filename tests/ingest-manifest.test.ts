@@ -35,7 +35,7 @@ function expectation(row: Row): { status: 'READY' } | { status: 'FAILED'; errorC
   throw new Error(`unknown expected behaviour: ${row.expected}`);
 }
 
-describe.skipIf(!present)('real PDFs from ../shared/datasets/pdfs', () => {
+describe.skipIf(!present)('real PDFs from ../shared/datasets/pdfs (skipped when that folder is absent)', () => {
   let app: TestApp;
   let tenant: TestTenant;
   const results = new Map<string, DocumentView>();
@@ -65,11 +65,7 @@ describe.skipIf(!present)('real PDFs from ../shared/datasets/pdfs', () => {
       expect(document.pageCount).toBe(Number(row.pages));
       expect(document.chunkCount).toBeGreaterThan(0);
     } else {
-      expect(document.errorMessage).toMatch(/\w{10,}/);
+      expect(document.errorMessage?.length).toBeGreaterThan(20);
     }
   });
-});
-
-describe.runIf(!present)('real PDFs', () => {
-  it.skip('skipped: ../shared/datasets/pdfs is absent (it sits beside the repository in CI)', () => {});
 });

@@ -21,6 +21,7 @@ describe.skipIf(!databaseUrl)('a worker killed mid-job (needs DATABASE_URL: Post
 
   const env = () => ({
     ...process.env,
+    DATABASE_URL: app.config.databaseUrl,
     GEMINI_API_KEY: 'test-key',
     GEMINI_BASE_URL: gemini.baseUrl,
     JWT_SECRET: 'test-secret-test-secret-test-secret-0123456789',

@@ -1,5 +1,6 @@
-// A real application per test file: real database (DATABASE_URL, else in-memory PGlite),
-// real services, the real GraphQL handler — called in-process through `yoga.fetch`.
+// A real application per test file: a real database of its own (a scratch database on
+// DATABASE_URL's server, else an in-memory PGlite), real services and worker, the real
+// GraphQL handler — called in-process through `yoga.fetch`.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,6 +10,7 @@ import { createApp, type App, type AppOptions } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
+import { createScratchDatabase } from './scratch-db.ts';
 
 export interface TestApp extends App {
   /** Runs an operation through the Yoga handler, as an HTTP client would. */
@@ -25,8 +27,10 @@ export interface TestApp extends App {
 
 export async function startTestApp(env: Record<string, string> = {}, options: AppOptions = {}): Promise<TestApp> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ragchat-test-'));
+  const scratch = process.env.DATABASE_URL ? await createScratchDatabase(process.env.DATABASE_URL) : null;
   const config = loadConfig({
     ...process.env,
+    ...(scratch ? { DATABASE_URL: scratch.url } : {}),
     DATA_DIR: dataDir,
     JWT_SECRET: 'test-secret-test-secret-test-secret-0123456789',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
@@ -63,6 +67,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: Ap
     async close() {
       for (const server of servers) await server.close();
       await app.close();
+      await scratch?.drop();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
