@@ -59,7 +59,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     throw error;
   }
 
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  const prisma = new PrismaClient({
+    adapter: new PrismaPg(pool),
+    // The embedded database is one session: a transaction may queue behind a long ingestion write.
+    transactionOptions: options.databaseUrl ? { maxWait: 10_000, timeout: 15_000 } : { maxWait: 120_000, timeout: 120_000 },
+  });
   return {
     kind: options.databaseUrl ? 'postgres' : 'embedded',
     pool,

@@ -6,9 +6,10 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { EmbedderError, normalize, type Embedder } from './embedder.ts';
 
 /**
- * Texts per model run. The WASM backend runs single-threaded on the event loop (no worker threads
- * in Node), and throughput is flat from 4 texts up (~16 passages/s of 500 chars), so small runs
- * with a yield in between keep each stall of the event loop near 0.3 s at no cost in speed.
+ * Texts per model run. The WASM backend computes synchronously on the event loop (tfjs's threaded
+ * WASM build is not used in Node), and throughput is flat from 4 texts up (~16 passages/s of 500
+ * chars on one core), so short runs with a yield in between keep each stall of the event loop near
+ * 0.3 s at no cost in speed.
  */
 const RUN_SIZE = 4;
 
@@ -56,7 +57,7 @@ export function createLocalEmbedder(): Embedder {
       for (let start = 0; start < texts.length; start += RUN_SIZE) {
         signal?.throwIfAborted();
         // An empty text has no tokens: alone it makes the model throw, at the end of a batch it
-        // silently yields no row. A single space encodes as one separator token.
+        // silently yields no row. A single space does have tokens.
         const run = texts.slice(start, start + RUN_SIZE).map((text) => text || ' ');
         const output = await model.embed(run);
         if (output.length !== run.length) {
