@@ -2,13 +2,16 @@
 // handler and (unless RUN_WORKER=false) the ingestion worker. The same assembly serves
 // `npm start`, `npm run worker`, the tests and the benchmarks.
 import { runMigrations } from 'graphile-worker';
+import { createGenerationRunner, type GenerationRunner } from './chat/generation.ts';
 import type { Config } from './config.ts';
 import { createContextFactory } from './context.ts';
 import { openDatabase, type Database } from './db/index.ts';
 import type { Logger } from './logger.ts';
+import type { ChatModel } from './providers/chat-model.ts';
 import type { Embedder } from './providers/embedder.ts';
-import { createEmbedder } from './providers/index.ts';
+import { createChatModel, createEmbedder } from './providers/index.ts';
 import { createEventPubSub, type PubSub } from './pubsub.ts';
+import { DEFAULT_RETRIEVAL } from './retrieval/search.ts';
 import { schema } from './schema/index.ts';
 import { createServices, type Services } from './services/index.ts';
 import { createTokenSigner, resolveJwtSecret } from './services/tokens.ts';
@@ -22,6 +25,8 @@ export interface App {
   db: Database;
   pubsub: PubSub;
   embedder: Embedder;
+  chatModel: ChatModel;
+  generations: GenerationRunner;
   services: Services;
   yoga: Yoga;
   /** Builds a request context (used by the WebSocket server for each subscription). */
@@ -35,6 +40,8 @@ export interface AppOptions {
   inMemory?: boolean;
   /** Replaces the configured embedder (benchmarks, tests). */
   embedder?: Embedder;
+  /** Replaces the configured chat model (benchmarks, tests). */
+  chatModel?: ChatModel;
 }
 
 export async function createApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<App> {
@@ -53,9 +60,26 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
       geminiBaseUrl: config.geminiBaseUrl,
       geminiEmbeddingModel: config.geminiEmbeddingModel,
     });
+  const chatModel =
+    options.chatModel ??
+    createChatModel({
+      geminiApiKey: config.geminiApiKey,
+      geminiBaseUrl: config.geminiBaseUrl,
+      geminiChatModel: config.geminiChatModel,
+    });
+  const generations = createGenerationRunner({
+    prisma: db.prisma,
+    pool: db.pool,
+    pubsub,
+    embedder,
+    chatModel,
+    logger,
+    ftsConfig: config.ftsConfig,
+    retrieval: DEFAULT_RETRIEVAL,
+  });
   const tokens = createTokenSigner(resolveJwtSecret(config.jwtSecret, config.dataDir), config.jwtTtlSeconds);
   const storage = postgresStorage;
-  const services = createServices({ db, pubsub, tokens, storage, config });
+  const services = createServices({ db, pubsub, tokens, storage, generations, embedder, retrieval: DEFAULT_RETRIEVAL, config });
   const contextFactory = createContextFactory(services, pubsub, logger);
   const yoga = createYogaApp({ schema, context: contextFactory, graphiql: config.graphiql, logger, config });
   const worker = config.runWorker
@@ -68,12 +92,15 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     db,
     pubsub,
     embedder,
+    chatModel,
+    generations,
     services,
     yoga,
     contextFactory,
     worker,
     async close() {
       await worker?.stop();
+      await generations.close();
       await pubsub.close();
       await db.close();
     },

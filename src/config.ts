@@ -44,6 +44,7 @@ const Env = z.object({
   /** Override the Gemini endpoint (tests use a local fake server). */
   GEMINI_BASE_URL: z.string().url().optional(),
   GEMINI_EMBEDDING_MODEL: z.string().default('gemini-embedding-001'),
+  GEMINI_CHAT_MODEL: z.string().default('gemini-flash-latest'),
 });
 
 export interface Config {
@@ -69,6 +70,7 @@ export interface Config {
   geminiApiKey: string | undefined;
   geminiBaseUrl: string | undefined;
   geminiEmbeddingModel: string;
+  geminiChatModel: string;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -101,5 +103,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     geminiApiKey: e.GEMINI_API_KEY,
     geminiBaseUrl: e.GEMINI_BASE_URL,
     geminiEmbeddingModel: e.GEMINI_EMBEDDING_MODEL,
+    geminiChatModel: e.GEMINI_CHAT_MODEL,
   };
 }

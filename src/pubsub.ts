@@ -25,10 +25,23 @@ export interface DocumentStatusPayload {
   at: string;
 }
 
-/** Topic → [routing id (tenant), payload]. */
+/** Pieces of an answer as it is produced; `offset` is where `text` starts in the full answer. */
+export type MessageStreamPayload =
+  | { kind: 'delta'; offset: number; text: string }
+  | { kind: 'done'; status: 'COMPLETE' | 'FAILED' | 'CANCELLED' };
+
+/** Requests to whichever process runs a generation. */
+export interface GenerationControlPayload {
+  messageId: string;
+  action: 'stop';
+}
+
+/** Topic → [routing id, payload] (or [payload] for process-wide topics). */
 export type Topics = {
   memberEvents: [tenantId: string, payload: MemberEventPayload];
   documentStatus: [tenantId: string, payload: DocumentStatusPayload];
+  messageStream: [messageId: string, payload: MessageStreamPayload];
+  generationControl: [payload: GenerationControlPayload];
 };
 
 export type PubSub = ReturnType<typeof createPubSub<Topics>> & { close(): Promise<void> };
@@ -55,6 +68,8 @@ export async function createEventPubSub(connectionString: string | undefined, lo
 class PostgresEventTarget extends EventTarget {
   private client: pg.Client | null = null;
   private closed = false;
+  /** Publishes go out one after another: in order, and never two queries at once on the client. */
+  private sending: Promise<unknown> = Promise.resolve();
   private readonly connectionString: string;
   private readonly logger: Logger;
 
@@ -110,14 +125,15 @@ class PostgresEventTarget extends EventTarget {
       this.logger.error({ topic: event.type }, 'event dropped: pub/sub connection is down');
       return false;
     }
-    client.query('SELECT pg_notify($1, $2)', [CHANNEL, payload]).catch((error: unknown) => {
-      this.logger.error({ err: error, topic: event.type }, 'event publish failed');
-    });
+    this.sending = this.sending
+      .then(() => client.query('SELECT pg_notify($1, $2)', [CHANNEL, payload]))
+      .catch((error: unknown) => this.logger.error({ err: error, topic: event.type }, 'event publish failed'));
     return true;
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    await this.sending;
     await this.client?.end();
   }
 }

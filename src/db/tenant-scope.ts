@@ -6,7 +6,16 @@
 import type { PrismaClient } from './generated/client.ts';
 
 /** Models that carry a `tenantId` column. tests/tenant-scope.test.ts checks this list against schema.prisma. */
-export const TENANT_MODELS: ReadonlySet<string> = new Set(['User', 'Invitation', 'Document', 'DocumentFile', 'Chunk']);
+export const TENANT_MODELS: ReadonlySet<string> = new Set([
+  'User',
+  'Invitation',
+  'Document',
+  'DocumentFile',
+  'Chunk',
+  'ChatSession',
+  'ChatMessage',
+  'Citation',
+]);
 
 const FILTERED = new Set([
   'findUnique',

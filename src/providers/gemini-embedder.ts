@@ -1,7 +1,7 @@
 // Gemini embeddings (gemini-embedding-001) through @google/genai, with our retry policy around
 // each request of at most 100 texts.
-import { ApiError, GoogleGenAI } from '@google/genai';
 import { EmbedderError, normalize, type Embedder } from './embedder.ts';
+import { classifyGeminiError, createGeminiClient } from './gemini-client.ts';
 import { withRetry } from './retry.ts';
 
 export interface GeminiEmbedderOptions {
@@ -19,20 +19,11 @@ export interface GeminiEmbedderOptions {
 
 /** batchEmbedContents accepts at most 100 requests. */
 const MAX_BATCH_SIZE = 100;
-/** Statuses worth another try besides 5xx (408 request timeout, 429 rate limit). */
-const RETRYABLE_STATUSES = new Set([408, 429]);
 
 export function createGeminiEmbedder(options: GeminiEmbedderOptions): Embedder {
   const model = options.model ?? 'gemini-embedding-001';
   const dimensions = options.dimensions ?? 768;
-  const client = new GoogleGenAI({
-    apiKey: options.apiKey,
-    // Pinned so that GOOGLE_GENAI_USE_VERTEXAI / GOOGLE_GENAI_API_VERSION in the environment cannot
-    // redirect us, and because SDK 3.x would otherwise use /v1 rather than the documented /v1beta.
-    vertexai: false,
-    apiVersion: 'v1beta',
-    ...(options.baseUrl ? { httpOptions: { baseUrl: options.baseUrl } } : {}),
-  });
+  const client = createGeminiClient({ apiKey: options.apiKey, baseUrl: options.baseUrl });
 
   async function embedBatch(texts: string[], taskType: string, signal: AbortSignal | undefined): Promise<number[][]> {
     const response = await withRetry(
@@ -84,38 +75,24 @@ export function createGeminiEmbedder(options: GeminiEmbedderOptions): Embedder {
   };
 }
 
-/**
- * Classifies an SDK failure. Caller aborts pass through untouched (withRetry rethrows the caller's
- * reason); the SDK reports every abort as a bare AbortError, so the signal tells a timeout apart.
- */
+/** Maps an SDK failure onto EmbedderError; caller aborts pass through untouched (withRetry rethrows the caller's reason). */
 function toEmbedderError(error: unknown, signal: AbortSignal): unknown {
-  if (signal.aborted) {
-    const reason: unknown = signal.reason;
-    if (reason instanceof DOMException && reason.name === 'TimeoutError') {
-      return new EmbedderError(`Gemini embedding request: ${reason.message}`, { retryable: true, cause: error });
-    }
-    return reason;
+  const failure = classifyGeminiError(error, signal);
+  switch (failure.kind) {
+    case 'aborted':
+      return failure.reason;
+    case 'timeout':
+      return new EmbedderError(`Gemini embedding request: ${failure.message}`, { retryable: true, cause: error });
+    case 'http':
+      return new EmbedderError(`Gemini embedding request failed with HTTP ${failure.status}: ${failure.message}`, {
+        retryable: failure.retryable,
+        status: failure.status,
+        retryAfterMs: failure.retryAfterMs,
+        cause: error,
+      });
+    case 'network':
+      return new EmbedderError(`Gemini embedding request failed: ${failure.message}`, { retryable: true, cause: error });
+    default:
+      return error;
   }
-  if (error instanceof ApiError) {
-    return new EmbedderError(`Gemini embedding request failed with HTTP ${error.status}: ${error.message}`, {
-      retryable: error.status >= 500 || RETRYABLE_STATUSES.has(error.status),
-      status: error.status,
-      retryAfterMs: retryDelayMs(error.message),
-      cause: error,
-    });
-  }
-  // fetch's "fetch failed" (connection refused/reset, DNS): transient as far as we can tell.
-  if (error instanceof TypeError) {
-    return new EmbedderError(`Gemini embedding request failed: ${error.message}`, { retryable: true, cause: error });
-  }
-  return error;
-}
-
-/**
- * Gemini puts its wait hint in the error body as google.rpc.RetryInfo (`"retryDelay": "17s"`);
- * ApiError's message is that body as JSON. (The Retry-After header does not reach us through the SDK.)
- */
-function retryDelayMs(message: string): number | undefined {
-  const match = /"retryDelay"\s*:\s*"(\d+(?:\.\d+)?)s"/.exec(message);
-  return match ? Math.round(Number(match[1]) * 1000) : undefined;
 }

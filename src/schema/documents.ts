@@ -15,7 +15,7 @@ export const DocumentStatus = builder.enumType('DocumentStatus', {
   values: Object.values(DocumentStatusValues),
 });
 
-const Chunk = builder.objectRef<ChunkRow>('Chunk').implement({
+export const Chunk = builder.objectRef<ChunkRow>('Chunk').implement({
   description: 'A searchable piece of a document.',
   fields: (t) => ({
     id: t.exposeID('id'),

@@ -8,5 +8,6 @@ import './members.ts';
 import './invitations.ts';
 import './member-events.ts';
 import './documents.ts';
+import './chat.ts';
 
 export const schema = lexicographicSortSchema(builder.toSchema());

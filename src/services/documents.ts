@@ -147,6 +147,8 @@ export function createDocumentsService(
       });
     },
 
+    chunksByIds: (ids: readonly string[]) => db.chunk.findMany({ where: { id: { in: ids.filter(isUuid) } } }),
+
     /** Chunks in document order; `afterIndex` is exclusive. */
     chunks(documentId: string, afterIndex: number, limit: number): Promise<Chunk[]> {
       return db.chunk.findMany({

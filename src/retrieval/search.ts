@@ -1,0 +1,201 @@
+// Hybrid retrieval inside one tenant and one embedding model: pgvector cosine search and
+// Postgres full-text search, fused by reciprocal rank (RRF). Every query filters on
+// tenant_id AND embedding_model, so rows of another tenant, or vectors of another model
+// (which live in the same column but in a different space), can never be returned or compared.
+import type pg from 'pg';
+
+export interface RetrievalParams {
+  /** Candidates taken from each retriever before fusion. */
+  k: number;
+  /** Results returned after fusion. */
+  n: number;
+  /** RRF damping constant: a rank r contributes 1 / (rrfK + r). */
+  rrfK: number;
+  /** Fused results scoring below this are dropped (see DEFAULT_RETRIEVAL for the scale). */
+  minScore: number;
+}
+
+export const DEFAULT_RETRIEVAL: RetrievalParams = {
+  k: 20,
+  n: 5,
+  rrfK: 60,
+  // RRF scores are rank-based: one retriever's rank r gives 1/(60 + r). This drops a chunk that
+  // only one retriever found, and not within its first 10, while anything both found is kept.
+  minScore: 1 / (60 + 10),
+};
+
+export interface SearchQuery {
+  tenantId: string;
+  embeddingModel: string;
+  /** The question's embedding in stored form (unit length, zero-padded to 768). */
+  vector: number[];
+  text: string;
+  /** Postgres text-search configuration the chunks' tsv was written with, e.g. 'english'. */
+  ftsConfig: string;
+}
+
+export interface ScoredChunk {
+  chunkId: string;
+  documentId: string;
+  documentTitle: string;
+  index: number;
+  pageNumber: number;
+  text: string;
+  /** Fused RRF score for hybrid results; the retriever's own score otherwise (similarity or text rank). */
+  score: number;
+  /** 1-based rank in each retriever's list, null when that retriever did not return the chunk. */
+  vectorRank: number | null;
+  textRank: number | null;
+  /** Cosine similarity to the question, when the chunk has an embedding. */
+  vectorSimilarity: number | null;
+}
+
+/** pgvector refuses hnsw.ef_search above this. */
+const MAX_EF_SEARCH = 1000;
+/** Postgres configuration names are plain identifiers; anything else is refused before SQL. */
+const REGCONFIG_NAME = /^[a-z_][a-z0-9_]*$/;
+/**
+ * Normalisation flags of ts_rank_cd: 2 divides by the chunk length (in lexemes) so long chunks
+ * do not win by mentioning every word once, 32 maps the rank into [0, 1). Chosen on the SciFact
+ * train split (bench/retrieval-eval.ts).
+ */
+const TEXT_RANK_NORMALIZATION = 2 | 32;
+
+interface Row {
+  chunk_id: string;
+  document_id: string;
+  document_title: string;
+  index: number;
+  page_number: number;
+  text: string;
+  score: number;
+  similarity: number | null;
+}
+
+const vectorLiteral = (vector: number[]) => `[${vector.join(',')}]`;
+
+function toScored(rows: Row[], retriever: 'vector' | 'text'): ScoredChunk[] {
+  return rows.map((row, i) => ({
+    chunkId: row.chunk_id,
+    documentId: row.document_id,
+    documentTitle: row.document_title,
+    index: row.index,
+    pageNumber: row.page_number,
+    text: row.text,
+    score: row.score,
+    vectorRank: retriever === 'vector' ? i + 1 : null,
+    textRank: retriever === 'text' ? i + 1 : null,
+    vectorSimilarity: row.similarity,
+  }));
+}
+
+/** The k chunks nearest to the question by cosine distance. */
+export async function vectorSearch(pool: pg.Pool, q: SearchQuery, k: number): Promise<ScoredChunk[]> {
+  if (k <= 0) return [];
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    // HNSW applies the tenant/model filter after its graph search, which alone would return only
+    // the matches among its first ef_search candidates (a small tenant often gets none);
+    // iterative scanning keeps searching until k rows pass the filter. ef_search must be at
+    // least k, since one scan pass yields at most ef_search rows. LOCAL: reset at COMMIT, so
+    // pooled connections are left as they were. Without an HNSW index (the embedded PGlite)
+    // the settings are accepted and the scan is exact.
+    await client.query(
+      `SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), set_config('hnsw.ef_search', $1, true)`,
+      [String(Math.min(MAX_EF_SEARCH, Math.max(40, k)))],
+    );
+    // relaxed_order may yield rows slightly out of order, so the nearest k are re-sorted
+    // outside (pgvector's advice); the id breaks ties deterministically.
+    const { rows } = await client.query<Row>(
+      `WITH nearest AS MATERIALIZED (
+         SELECT c.id, c.embedding <=> $1::vector AS distance
+           FROM chunks c
+          WHERE c.tenant_id = $2::uuid AND c.embedding_model = $3 AND c.embedding IS NOT NULL
+          ORDER BY c.embedding <=> $1::vector
+          LIMIT $4)
+       SELECT c.id AS chunk_id, c.document_id, d.title AS document_title, c."index", c.page_number, c.text,
+              1 - n.distance AS score, 1 - n.distance AS similarity
+         FROM nearest n
+         JOIN chunks c ON c.id = n.id
+         JOIN documents d ON d.id = c.document_id AND d.tenant_id = c.tenant_id
+        ORDER BY n.distance, c.id`,
+      [vectorLiteral(q.vector), q.tenantId, q.embeddingModel, k],
+    );
+    await client.query('COMMIT');
+    return toScored(rows, 'vector');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/**
+ * Words of the question for an OR query. A question is long natural language: AND-ing all its
+ * words (plainto_tsquery) matches almost no chunk. Only letters and digits are kept, so that
+ * websearch_to_tsquery sees no operators of its own ("-" = NOT, quotes = phrase) — just words
+ * joined by "or", which it stems and stop-word-filters with the configuration and never
+ * rejects as a syntax error.
+ */
+export function orQueryText(text: string): string {
+  const words = text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+  return [...new Set(words)].filter((word) => word !== 'or').join(' or ');
+}
+
+/** The k chunks ranked best by full-text search for any of the question's words. */
+export async function textSearch(pool: pg.Pool, q: SearchQuery, k: number): Promise<ScoredChunk[]> {
+  if (!REGCONFIG_NAME.test(q.ftsConfig)) throw new RangeError(`not a text-search configuration name: ${q.ftsConfig}`);
+  const query = orQueryText(q.text);
+  if (k <= 0 || !query) return [];
+  const { rows } = await pool.query<Row>(
+    `SELECT c.id AS chunk_id, c.document_id, d.title AS document_title, c."index", c.page_number, c.text,
+            ts_rank_cd(c.tsv, query, $6) AS score,
+            1 - (c.embedding <=> $7::vector) AS similarity
+       FROM websearch_to_tsquery($1::regconfig, $2) AS query,
+            chunks c
+       JOIN documents d ON d.id = c.document_id AND d.tenant_id = c.tenant_id
+      WHERE c.tenant_id = $3::uuid AND c.embedding_model = $4 AND c.tsv @@ query
+      ORDER BY score DESC, c.id
+      LIMIT $5`,
+    [q.ftsConfig, query, q.tenantId, q.embeddingModel, k, TEXT_RANK_NORMALIZATION, vectorLiteral(q.vector)],
+  );
+  return toScored(rows, 'text');
+}
+
+/**
+ * Reciprocal-rank fusion of two ranked lists of the same tenant and model: each chunk scores
+ * Σ 1/(rrfK + rank) over the lists that contain it. Results under minScore are dropped; ties
+ * go to the better single rank, then to the chunk id, so equal inputs give equal outputs.
+ */
+export function fuse(vectorHits: ScoredChunk[], textHits: ScoredChunk[], params: RetrievalParams): ScoredChunk[] {
+  const fused = new Map<string, ScoredChunk>();
+  for (const hit of vectorHits.slice(0, params.k)) {
+    fused.set(hit.chunkId, { ...hit, score: 1 / (params.rrfK + hit.vectorRank!), textRank: null });
+  }
+  for (const hit of textHits.slice(0, params.k)) {
+    const contribution = 1 / (params.rrfK + hit.textRank!);
+    const seen = fused.get(hit.chunkId);
+    if (seen) {
+      seen.score += contribution;
+      seen.textRank = hit.textRank;
+    } else {
+      fused.set(hit.chunkId, { ...hit, score: contribution, vectorRank: null });
+    }
+  }
+  const bestRank = (c: ScoredChunk) => Math.min(c.vectorRank ?? Infinity, c.textRank ?? Infinity);
+  return [...fused.values()]
+    .filter((c) => c.score >= params.minScore)
+    .sort((a, b) => b.score - a.score || bestRank(a) - bestRank(b) || (a.chunkId < b.chunkId ? -1 : a.chunkId > b.chunkId ? 1 : 0))
+    .slice(0, params.n);
+}
+
+/** Vector and full-text candidates, fused; the n best that pass the threshold. */
+export async function hybridSearch(pool: pg.Pool, q: SearchQuery, params: Partial<RetrievalParams> = {}): Promise<ScoredChunk[]> {
+  // An explicitly undefined field keeps its default (spreading it would erase the default).
+  const given = Object.fromEntries(Object.entries(params).filter(([, value]) => value !== undefined));
+  const p: RetrievalParams = { ...DEFAULT_RETRIEVAL, ...given };
+  const [vectorHits, textHits] = await Promise.all([vectorSearch(pool, q, p.k), textSearch(pool, q, p.k)]);
+  return fuse(vectorHits, textHits, p);
+}

@@ -1,0 +1,204 @@
+// Chat sessions of the caller, their messages, asking and stopping. Sessions are private
+// to their user: another member's session answers like a missing one.
+import { z } from 'zod';
+import type { GenerationRunner } from '../chat/generation.ts';
+import type { ChatMessage, ChatSession, Citation } from '../db/generated/client.ts';
+import type { TenantDb } from '../db/tenant-scope.ts';
+import { AppError, ErrorCode, notFound } from '../errors.ts';
+import type { ChatTurn } from '../providers/chat-model.ts';
+import type { MessageStreamPayload, PubSub } from '../pubsub.ts';
+import { keysetQuery, type PageWindow } from './pagination.ts';
+import { isUuid, parseInput } from './validation.ts';
+import type { Viewer } from './viewer.ts';
+
+const TITLE_MAX = 120;
+const QUESTION_MAX = 4000;
+/** Earlier turns offered to the model (the prompt builder trims them to its token budget). */
+const HISTORY_TURNS = 20;
+
+const TitleInput = z.object({ title: z.string().trim().min(1, 'must not be empty').max(TITLE_MAX) });
+const QuestionInput = z.object({
+  content: z.string().trim().min(1, 'must not be empty').max(QUESTION_MAX, `must be at most ${QUESTION_MAX} characters`),
+});
+
+export type StreamEvent = { delta: string; message: null } | { delta: null; message: ChatMessage };
+
+const FINAL = new Set(['COMPLETE', 'FAILED', 'CANCELLED']);
+
+export function createChatService(db: TenantDb, viewer: Viewer, pubsub: PubSub, generations: GenerationRunner) {
+  const mine = { userId: viewer.userId };
+
+  async function findSession(sessionId: string): Promise<ChatSession> {
+    const session = isUuid(sessionId) ? await db.chatSession.findFirst({ where: { id: sessionId, ...mine } }) : null;
+    if (!session) throw notFound('Chat session');
+    return session;
+  }
+
+  async function findMessage(messageId: string): Promise<ChatMessage> {
+    const message = isUuid(messageId)
+      ? await db.chatMessage.findFirst({ where: { id: messageId, session: mine } })
+      : null;
+    if (!message) throw notFound('Message');
+    return message;
+  }
+
+  /** Re-reads the message until its saved text reaches `length` (bounded wait). */
+  async function readUntil(messageId: string, length: number): Promise<ChatMessage> {
+    const deadline = Date.now() + 5_000;
+    for (;;) {
+      const message = await findMessage(messageId);
+      if (message.content.length >= length || FINAL.has(message.status) || Date.now() > deadline) return message;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  return {
+    sessionsByIds: (ids: readonly string[]) =>
+      db.chatSession.findMany({ where: { id: { in: ids.filter(isUuid) }, ...mine } }),
+
+    messagesByIds: (ids: readonly string[]) =>
+      db.chatMessage.findMany({ where: { id: { in: ids.filter(isUuid) }, session: mine } }),
+
+    /** Citations of many messages in one query (for the dataloader). */
+    citationsOf: (messageIds: readonly string[]): Promise<Citation[]> =>
+      db.citation.findMany({ where: { messageId: { in: [...messageIds] } }, orderBy: [{ messageId: 'asc' }, { rank: 'asc' }] }),
+
+    getSession: findSession,
+    getMessage: findMessage,
+
+    listSessions(window: PageWindow): Promise<ChatSession[]> {
+      const page = keysetQuery(window);
+      return db.chatSession.findMany({ ...page, where: { AND: [page.where, mine] } });
+    },
+
+    /** Messages of a session, newest first (clients show the latest page and scroll back). */
+    listMessages(sessionId: string, window: PageWindow): Promise<ChatMessage[]> {
+      const page = keysetQuery(window);
+      return db.chatMessage.findMany({ ...page, where: { AND: [page.where, { sessionId, session: mine }] } });
+    },
+
+    async createSession(title?: string | null): Promise<ChatSession> {
+      const data = title ? parseInput(TitleInput, { title }) : { title: 'New chat' };
+      return db.chatSession.create({ data: { tenantId: viewer.tenantId, userId: viewer.userId, title: data.title } });
+    },
+
+    async renameSession(sessionId: string, title: string): Promise<ChatSession> {
+      const input = parseInput(TitleInput, { title });
+      const session = await findSession(sessionId);
+      return db.chatSession.update({ where: { id: session.id }, data: { title: input.title } });
+    },
+
+    async deleteSession(sessionId: string): Promise<string> {
+      const session = await findSession(sessionId);
+      const streaming = await db.chatMessage.findMany({ where: { sessionId: session.id, status: 'STREAMING' } });
+      for (const message of streaming) generations.requestStop(message.id);
+      await db.chatSession.delete({ where: { id: session.id } });
+      return session.id;
+    },
+
+    /**
+     * Records the question and a STREAMING answer, starts producing the answer in the
+     * background and returns the pending answer at once.
+     */
+    async send(sessionId: string, content: string): Promise<ChatMessage> {
+      const requestedAt = Date.now();
+      const { content: question } = parseInput(QuestionInput, { content });
+      const session = await findSession(sessionId);
+      const busy = await db.chatMessage.findFirst({ where: { sessionId: session.id, status: 'STREAMING' } });
+      if (busy) {
+        throw new AppError(ErrorCode.FAILED_PRECONDITION, 'An answer is still being written in this session; wait or stop it', {
+          messageId: busy.id,
+        });
+      }
+      const earlier = await db.chatMessage.findMany({
+        where: { sessionId: session.id, status: 'COMPLETE' },
+        orderBy: { createdAt: 'desc' },
+        take: HISTORY_TURNS,
+      });
+      const history: ChatTurn[] = earlier
+        .reverse()
+        .map((m) => ({ role: m.role === 'USER' ? ('user' as const) : ('assistant' as const), content: m.content }));
+
+      const answer = await db.$transaction(async (tx) => {
+        await tx.chatMessage.create({
+          data: { tenantId: viewer.tenantId, sessionId: session.id, role: 'USER', status: 'COMPLETE', content: question, completedAt: new Date() },
+        });
+        // createdAt of the answer must sort after the question's.
+        const answer = await tx.chatMessage.create({
+          data: { tenantId: viewer.tenantId, sessionId: session.id, role: 'ASSISTANT', status: 'STREAMING', createdAt: new Date(Date.now() + 1) },
+        });
+        await tx.chatSession.update({
+          where: { id: session.id },
+          data: session.title === 'New chat' && earlier.length === 0 ? { title: question.slice(0, TITLE_MAX) } : { updatedAt: new Date() },
+        });
+        return answer;
+      });
+      generations.start({ tenantId: viewer.tenantId, messageId: answer.id, question, history, requestedAt });
+      return answer;
+    },
+
+    /** Stops a streaming answer wherever it runs; what was said so far stays (CANCELLED). */
+    async stop(messageId: string): Promise<ChatMessage> {
+      const message = await findMessage(messageId);
+      if (message.status !== 'STREAMING') return message;
+      generations.requestStop(message.id);
+      const deadline = Date.now() + 5_000;
+      for (;;) {
+        const current = await findMessage(message.id);
+        if (current.status !== 'STREAMING') return current;
+        if (Date.now() > deadline) {
+          // Nobody is running it any more (its process died): settle it here.
+          await db.chatMessage.updateMany({
+            where: { id: message.id, status: 'STREAMING' },
+            data: { status: 'CANCELLED', completedAt: new Date() },
+          });
+          return findMessage(message.id);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    },
+
+    /**
+     * The answer as a stream: first the text already produced (from the database), then
+     * live deltas, then the finished message. Works for a subscriber that joins at any time,
+     * on any instance; a gap between the saved text and the first live delta is filled
+     * from the database.
+     */
+    async *stream(messageId: string): AsyncGenerator<StreamEvent> {
+      const live = pubsub.subscribe('messageStream', messageId); // before reading: nothing is missed
+      try {
+        const message = await findMessage(messageId);
+        if (message.role !== 'ASSISTANT') throw new AppError(ErrorCode.BAD_USER_INPUT, 'Only answers can be streamed');
+        let position = message.content.length;
+        if (position > 0) yield { delta: message.content, message: null };
+        if (FINAL.has(message.status)) {
+          yield { delta: null, message };
+          return;
+        }
+        for await (const event of live as AsyncIterable<MessageStreamPayload>) {
+          if (event.kind === 'delta') {
+            const end = event.offset + event.text.length;
+            if (end <= position) continue;
+            if (event.offset > position) {
+              const caughtUp = await readUntil(messageId, event.offset);
+              const missing = caughtUp.content.slice(position, event.offset);
+              if (missing) yield { delta: missing, message: null };
+              position += missing.length;
+            }
+            yield { delta: event.text.slice(Math.max(0, position - event.offset)), message: null };
+            position = end;
+          } else {
+            const final = await findMessage(messageId);
+            if (final.content.length > position) yield { delta: final.content.slice(position), message: null };
+            yield { delta: null, message: final };
+            return;
+          }
+        }
+      } finally {
+        await live.return();
+      }
+    },
+  };
+}
+
+export type ChatService = ReturnType<typeof createChatService>;

@@ -1,0 +1,241 @@
+// Hybrid retrieval against a real database (PostgreSQL with its HNSW index when DATABASE_URL is
+// set, else the embedded PGlite), with chunks written by the real ingestion pipeline.
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toStoredVector } from '../src/providers/embedder.ts';
+import {
+  DEFAULT_RETRIEVAL,
+  hybridSearch,
+  orQueryText,
+  textSearch,
+  vectorSearch,
+  type SearchQuery,
+} from '../src/retrieval/search.ts';
+import { startTestApp, type TestApp } from './helpers/app.ts';
+import { hashEmbedder } from './helpers/hash-embedder.ts';
+import { eventually } from './helpers/wait.ts';
+
+let app: TestApp;
+let counter = 0;
+
+beforeAll(async () => {
+  app = await startTestApp({ TENANT_MAX_DOCUMENTS: '100' }, { embedder: hashEmbedder() });
+});
+afterAll(async () => {
+  await app?.close();
+});
+
+/** A new tenant; returns its id and a function adding a text document and waiting until READY. */
+async function newTenant() {
+  const n = counter++;
+  const session = await app.services.auth.signUp({
+    tenantName: `Retrieval ${n}`,
+    tenantSlug: `retrieval-${process.pid}-${Date.now().toString(36)}-${n}`,
+    name: 'Ada Admin',
+    email: 'ada@example.com',
+    password: 'correct horse battery staple',
+  });
+  const tenantId = session.tenant.id;
+  const documents = app.services.forViewer({ userId: session.user.id, tenantId, role: 'ADMIN' }).documents;
+  return {
+    tenantId,
+    async add(title: string, content: string): Promise<string> {
+      const { document } = await documents.addText({ title, content });
+      await eventually(
+        async () => (await app.db.prisma.document.findUnique({ where: { id: document.id } }))?.status === 'READY',
+        `${title} to be READY`,
+        60_000,
+      );
+      return document.id;
+    },
+  };
+}
+
+async function query(tenantId: string, text: string, embeddingModel = app.embedder.model): Promise<SearchQuery> {
+  const [vector] = await app.embedder.embed([text], { task: 'query' });
+  return { tenantId, embeddingModel, vector: toStoredVector(vector!), text, ftsConfig: app.config.ftsConfig };
+}
+
+async function chunkIds(where: string, params: unknown[]): Promise<Set<string>> {
+  const { rows } = await app.db.pool.query<{ id: string }>(`SELECT id FROM chunks WHERE ${where}`, params);
+  return new Set(rows.map((row) => row.id));
+}
+
+describe('hybrid search', () => {
+  let tenant: Awaited<ReturnType<typeof newTenant>>;
+  let lighthouse: string;
+  beforeAll(async () => {
+    tenant = await newTenant();
+    lighthouse = await tenant.add('Lighthouses', 'The Fresnel lens lets a lighthouse beam reach ships thirty kilometres out at sea.');
+    await tenant.add('Bread', 'Sourdough bread rises slowly because wild yeast ferments the dough overnight.');
+    await tenant.add('Bees', 'Honey bees dance to tell the hive where flowers with nectar can be found.');
+    await tenant.add('Glaciers', 'Glaciers carve valleys as the ice slowly grinds the bedrock beneath them.');
+  });
+
+  it('ranks the relevant chunk first, found by both retrievers', async () => {
+    const q = await query(tenant.tenantId, 'How far does the beam of a lighthouse with a Fresnel lens reach?');
+    const results = await hybridSearch(app.db.pool, q);
+    expect(results[0]).toMatchObject({ documentId: lighthouse, documentTitle: 'Lighthouses', index: 0, pageNumber: 1, vectorRank: 1, textRank: 1 });
+    expect(results[0]!.score).toBeCloseTo(2 / (DEFAULT_RETRIEVAL.rrfK + 1), 12);
+    expect(results[0]!.vectorSimilarity).toBeGreaterThan(0.3);
+    expect(results[0]!.text).toContain('Fresnel lens');
+    // Fused scores never increase down the list.
+    for (let i = 1; i < results.length; i++) expect(results[i]!.score).toBeLessThanOrEqual(results[i - 1]!.score);
+  });
+
+  it('matches a question by any of its words, not all of them', async () => {
+    const q = await query(tenant.tenantId, 'Which insects dance to share directions, and what do penguins eat?');
+    const [first] = await textSearch(app.db.pool, q, 10);
+    expect(first).toMatchObject({ documentTitle: 'Bees', textRank: 1, vectorRank: null });
+    expect(first!.score).toBeGreaterThan(0);
+  });
+
+  it('is deterministic', async () => {
+    const q = await query(tenant.tenantId, 'slowly');
+    const first = await hybridSearch(app.db.pool, q, { minScore: 0 });
+    const second = await hybridSearch(app.db.pool, q, { minScore: 0 });
+    expect(second.map((c) => c.chunkId)).toEqual(first.map((c) => c.chunkId));
+    expect(first.length).toBe(4);
+  });
+
+  it('drops fused results under the threshold', async () => {
+    const q = await query(tenant.tenantId, 'Fresnel lens lighthouse');
+    const all = await hybridSearch(app.db.pool, q, { minScore: 0 });
+    // Only the lighthouse chunk has the words, so only it is found by both retrievers.
+    expect(all.map((c) => [c.vectorRank !== null, c.textRank !== null])).toEqual([
+      [true, true],
+      [true, false],
+      [true, false],
+      [true, false],
+    ]);
+    expect(all[3]!.score).toBeCloseTo(1 / (DEFAULT_RETRIEVAL.rrfK + 4), 12);
+    // A threshold between one retriever's first rank and both retrievers' first ranks.
+    const strong = await hybridSearch(app.db.pool, q, { minScore: 1.5 / (DEFAULT_RETRIEVAL.rrfK + 1) });
+    expect(strong.map((c) => c.documentId)).toEqual([lighthouse]);
+    const none = await hybridSearch(app.db.pool, q, { minScore: 1 });
+    expect(none).toEqual([]);
+  });
+
+  it('leaves the pooled connection settings as they were', async () => {
+    const q = await query(tenant.tenantId, 'bread');
+    await vectorSearch(app.db.pool, q, 5);
+    const { rows } = await app.db.pool.query<{ scan: string | null }>(`SELECT current_setting('hnsw.iterative_scan', true) AS scan`);
+    expect(rows[0]!.scan ?? 'off').toBe('off');
+  });
+
+  it('refuses a text-search configuration that is not a plain name', async () => {
+    const q = await query(tenant.tenantId, 'bread');
+    await expect(textSearch(app.db.pool, { ...q, ftsConfig: "english'; DROP TABLE chunks; --" }, 5)).rejects.toThrow(RangeError);
+    await expect(textSearch(app.db.pool, { ...q, ftsConfig: 'klingon' }, 5)).rejects.toThrow(/klingon/);
+  });
+
+  it('builds an OR query of plain words, free of operators', () => {
+    expect(orQueryText('Does "IL-6" -block OR inhibit T-cells? or, and…')).toBe('does or il or 6 or block or inhibit or t or cells or and');
+    expect(orQueryText('?!')).toBe('');
+  });
+});
+
+describe('tenant and model isolation', () => {
+  it('never returns chunks of another tenant, even identical ones', async () => {
+    const a = await newTenant();
+    const b = await newTenant();
+    await a.add('Vault', 'The vault code of the Acme office is kept in the red safe behind the painting.');
+    await b.add('Vault', 'The vault code of the Acme office is kept in the blue safe behind the painting.');
+    const aChunks = await chunkIds('tenant_id = $1', [a.tenantId]);
+    const bChunks = await chunkIds('tenant_id = $1', [b.tenantId]);
+    expect(aChunks.size).toBe(1);
+    expect(bChunks.size).toBe(1);
+    for (const [tenantId, own] of [
+      [a.tenantId, aChunks],
+      [b.tenantId, bChunks],
+    ] as const) {
+      const q = await query(tenantId, 'Where is the vault code of the Acme office kept, red or blue safe?');
+      const results = [
+        ...(await hybridSearch(app.db.pool, q, { minScore: 0, n: 50, k: 50 })),
+        ...(await vectorSearch(app.db.pool, q, 50)),
+        ...(await textSearch(app.db.pool, q, 50)),
+      ];
+      expect(results.length).toBe(3);
+      for (const result of results) expect(own.has(result.chunkId)).toBe(true);
+    }
+  });
+
+  it('never returns or compares chunks of another embedding model', async () => {
+    const tenant = await newTenant();
+    const documentId = await tenant.add('Comets', 'Comets grow a tail of gas and dust as they pass close to the sun.');
+    // The same rows again under another model: same text, same vector, so only the model differs.
+    await app.db.pool.query(
+      `INSERT INTO chunks (tenant_id, document_id, index, page_number, char_start, char_end, text, embedding, embedding_model, tsv)
+       SELECT tenant_id, document_id, index + 1000, page_number, char_start, char_end, text, embedding, 'other/model', tsv
+         FROM chunks WHERE document_id = $1`,
+      [documentId],
+    );
+    const own = await chunkIds('document_id = $1 AND embedding_model = $2', [documentId, app.embedder.model]);
+    const other = await chunkIds('document_id = $1 AND embedding_model = $2', [documentId, 'other/model']);
+    expect(own.size).toBe(1);
+    expect(other.size).toBe(1);
+
+    const q = await query(tenant.tenantId, 'Why do comets grow a tail near the sun?');
+    const results = await hybridSearch(app.db.pool, q, { minScore: 0 });
+    expect(results.map((c) => c.chunkId)).toEqual([...own]);
+    const asOther = await hybridSearch(app.db.pool, { ...q, embeddingModel: 'other/model' }, { minScore: 0 });
+    expect(asOther.map((c) => c.chunkId)).toEqual([...other]);
+    expect(await hybridSearch(app.db.pool, { ...q, embeddingModel: 'unknown/model' })).toEqual([]);
+  });
+});
+
+describe('a small tenant among many rows', () => {
+  const words = ['revenue', 'quarter', 'region', 'forecast', 'margin', 'growth', 'sales', 'budget', 'report', 'profit', 'costs', 'audit'];
+  const QUESTION = 'quarterly revenue report with margin growth and sales forecast per region';
+  let big: Awaited<ReturnType<typeof newTenant>>;
+  let small: Awaited<ReturnType<typeof newTenant>>;
+
+  beforeAll(async () => {
+    big = await newTenant();
+    small = await newTenant();
+    // ~3500 chunks of finance sentences: all of them nearer to the question than any of the small
+    // tenant's chunks, so an HNSW scan without iterative search finds none of the small tenant's.
+    let seed = 1;
+    const pick = () => words[(seed = (seed * 16807) % 2147483647) % words.length]!;
+    const paragraph = (i: number) =>
+      Array.from({ length: 6 }, () => `The ${pick()} ${pick()} of unit ${i} shows ${pick()} and ${pick()} ${pick()} this year.`).join(' ');
+    const content = Array.from({ length: 3000 }, (_, i) => paragraph(i)).join('\n\n');
+    await big.add('Finance archive', content);
+    for (let i = 0; i < 10; i++) {
+      await small.add(`Garden ${i}`, `Tomato plant number ${i} needs water, sunlight and a stake to climb on.`);
+    }
+  }, 240_000);
+
+  it('gets its own rows from a filtered vector search', async () => {
+    const { rows } = await app.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM chunks WHERE tenant_id = $1', [big.tenantId]);
+    expect(rows[0]!.n).toBeGreaterThanOrEqual(3000);
+    const q = await query(small.tenantId, QUESTION);
+    expect((await vectorSearch(app.db.pool, q, 20)).length).toBe(10);
+    expect((await vectorSearch(app.db.pool, q, 4)).length).toBe(4);
+    const results = await hybridSearch(app.db.pool, q, { minScore: 0 });
+    expect(results.length).toBe(DEFAULT_RETRIEVAL.n);
+    for (const result of results) expect(result.documentTitle).toMatch(/^Garden \d$/);
+  });
+
+  it.runIf(process.env.DATABASE_URL)('gets them through the HNSW index on PostgreSQL, where a plain filtered scan would not', async () => {
+    // Sorting disabled: the planner must take the HNSW index (which yields rows in order)
+    // instead of an exact scan of the small tenant through its btree index.
+    const pool = new pg.Pool({ connectionString: app.db.connectionString, max: 1, options: '-c enable_sort=off' });
+    try {
+      const q = await query(small.tenantId, QUESTION);
+      const filtered = `SELECT id FROM chunks WHERE tenant_id = $2::uuid AND embedding_model = $3
+                         ORDER BY embedding <=> $1::vector LIMIT 10`;
+      const params = [`[${q.vector.join(',')}]`, q.tenantId, q.embeddingModel];
+      const plan = await pool.query(`EXPLAIN ${filtered}`, params);
+      expect(plan.rows.map((r: Record<string, string>) => Object.values(r)[0]).join('\n')).toContain('chunks_embedding_hnsw_idx');
+      // The control: without iterative scanning the index returns (almost) none of the 10 rows.
+      const plain = await pool.query(filtered, params);
+      expect(plain.rowCount).toBeLessThan(10);
+      // The product's search, through the same index, returns all of them.
+      expect((await vectorSearch(pool, q, 20)).length).toBe(10);
+      expect((await hybridSearch(pool, q, { minScore: 0 })).length).toBe(DEFAULT_RETRIEVAL.n);
+    } finally {
+      await pool.end();
+    }
+  });
+});
