@@ -1,23 +1,34 @@
-// GraphQL Code Generator: typed documents for every operation under tests/operations,
-// generated from the committed schema.graphql (itself printed from the code by
-// scripts/print-schema.ts). `npm run codegen` runs both; CI fails when either drifts.
+// GraphQL Code Generator: typed documents, generated from the committed schema.graphql
+// (itself printed from the code by scripts/print-schema.ts). `npm run codegen` runs both;
+// CI fails when either drifts. Two outputs, each with its own operations:
+//   tests/__generated__/  the tests' operations (tests/operations), as DocumentNode ASTs;
+//   web/__generated__/    the demo page's operations (web/operations), as typed strings, so the
+//                         page sends them with fetch/graphql-ws and ships no graphql-js.
 import type { CodegenConfig } from '@graphql-codegen/cli';
+
+const shared = {
+  useTypeImports: true,
+  importExtension: '.ts',
+  enumsAsTypes: true,
+  scalars: { DateTime: 'string', File: 'File' },
+  strictScalars: true,
+} as const;
 
 const config: CodegenConfig = {
   schema: 'schema.graphql',
-  documents: ['tests/operations/**/*.graphql'],
   ignoreNoDocuments: false,
   generates: {
     'tests/__generated__/': {
+      documents: ['tests/operations/**/*.graphql'],
       preset: 'client',
       presetConfig: { fragmentMasking: false },
-      config: {
-        useTypeImports: true,
-        importExtension: '.ts',
-        enumsAsTypes: true,
-        scalars: { DateTime: 'string', File: 'File' },
-        strictScalars: true,
-      },
+      config: shared,
+    },
+    'web/__generated__/': {
+      documents: ['web/operations/**/*.graphql'],
+      preset: 'client',
+      presetConfig: { fragmentMasking: false },
+      config: { ...shared, documentMode: 'string' },
     },
   },
   hooks: {},

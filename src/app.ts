@@ -75,7 +75,6 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     chatModel,
     logger,
     ftsConfig: config.ftsConfig,
-    retrieval: DEFAULT_RETRIEVAL,
   });
   const tokens = createTokenSigner(resolveJwtSecret(config.jwtSecret, config.dataDir), config.jwtTtlSeconds);
   const storage = postgresStorage;

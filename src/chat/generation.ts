@@ -20,7 +20,6 @@ export interface GenerationDeps {
   chatModel: ChatModel;
   logger: Logger;
   ftsConfig: string;
-  retrieval: RetrievalParams;
 }
 
 export interface GenerationJob {
@@ -28,6 +27,9 @@ export interface GenerationJob {
   messageId: string;
   question: string;
   history: ChatTurn[];
+  /** The tenant's retrieval settings and extra instructions. */
+  retrieval: RetrievalParams;
+  systemPrompt: string | null;
   /** When the request arrived, for first-token and total latency. */
   requestedAt: number;
 }
@@ -80,7 +82,7 @@ export function createGenerationRunner(deps: GenerationDeps) {
           text: job.question,
           ftsConfig: deps.ftsConfig,
         },
-        deps.retrieval,
+        job.retrieval,
       );
       const numbered: Source[] = sources.map((chunk, i) => ({
         n: i + 1,
@@ -88,7 +90,14 @@ export function createGenerationRunner(deps: GenerationDeps) {
         pageNumber: chunk.pageNumber,
         text: chunk.text,
       }));
-      for await (const event of deps.chatModel.stream({ question: job.question, sources: numbered, history: job.history, signal })) {
+      const request = {
+        question: job.question,
+        sources: numbered,
+        history: job.history,
+        systemPrompt: job.systemPrompt ?? undefined,
+        signal,
+      };
+      for await (const event of deps.chatModel.stream(request)) {
         if (event.type === 'usage') {
           usage = { inputTokens: event.inputTokens, outputTokens: event.outputTokens };
           continue;

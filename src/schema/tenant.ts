@@ -1,6 +1,7 @@
 // The caller's tenant.
 import { builder } from './builder.ts';
 import type { Tenant as TenantRow } from '../db/generated/client.ts';
+import { DEFAULT_RETRIEVAL } from '../retrieval/search.ts';
 
 export const Tenant = builder.objectRef<TenantRow>('Tenant').implement({
   authScopes: { member: true, $granted: 'session' },
@@ -12,6 +13,23 @@ export const Tenant = builder.objectRef<TenantRow>('Tenant').implement({
   }),
 });
 
+const TenantSettings = builder.objectRef<TenantRow>('TenantSettings').implement({
+  description: 'How the tenant’s questions are answered (ADMIN).',
+  fields: (t) => ({
+    systemPrompt: t.exposeString('systemPrompt', { nullable: true, description: 'Extra instructions after the grounding rules.' }),
+    retrievalK: t.exposeInt('retrievalK', { description: 'Candidates taken from each retriever (vector, full-text).' }),
+    retrievalN: t.exposeInt('retrievalN', { description: 'Sources put into the prompt.' }),
+    retrievalMinScore: t.float({
+      description: 'Fused-score floor below which sources are dropped.',
+      resolve: (tenant) => tenant.retrievalMinScore ?? DEFAULT_RETRIEVAL.minScore,
+    }),
+  }),
+});
+
+builder.objectField(Tenant, 'settings', (t) =>
+  t.withAuth({ admin: true }).field({ type: TenantSettings, resolve: (tenant) => tenant }),
+);
+
 builder.queryFields((t) => ({
   tenant: t.withAuth({ member: true }).field({
     type: Tenant,
@@ -21,6 +39,23 @@ builder.queryFields((t) => ({
 }));
 
 builder.mutationFields((t) => ({
+  updateTenantSettings: t.withAuth({ admin: true }).field({
+    type: Tenant,
+    description: 'Changes chat settings (ADMIN). Omitted arguments keep their value; null resets to the default.',
+    args: {
+      systemPrompt: t.arg.string({ required: false }),
+      retrievalK: t.arg.int({ required: false }),
+      retrievalN: t.arg.int({ required: false }),
+      retrievalMinScore: t.arg.float({ required: false }),
+    },
+    resolve: (_root, args, { tenant }) =>
+      tenant.tenant.updateSettings({
+        systemPrompt: args.systemPrompt,
+        retrievalK: args.retrievalK ?? undefined,
+        retrievalN: args.retrievalN ?? undefined,
+        retrievalMinScore: args.retrievalMinScore,
+      }),
+  }),
   renameTenant: t.withAuth({ admin: true }).field({
     type: Tenant,
     args: { name: t.arg.string() },

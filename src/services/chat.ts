@@ -7,6 +7,7 @@ import type { TenantDb } from '../db/tenant-scope.ts';
 import { AppError, ErrorCode, notFound } from '../errors.ts';
 import type { ChatTurn } from '../providers/chat-model.ts';
 import type { MessageStreamPayload, PubSub } from '../pubsub.ts';
+import { DEFAULT_RETRIEVAL } from '../retrieval/search.ts';
 import { keysetQuery, type PageWindow } from './pagination.ts';
 import { isUuid, parseInput } from './validation.ts';
 import type { Viewer } from './viewer.ts';
@@ -133,7 +134,21 @@ export function createChatService(db: TenantDb, viewer: Viewer, pubsub: PubSub, 
         });
         return answer;
       });
-      generations.start({ tenantId: viewer.tenantId, messageId: answer.id, question, history, requestedAt });
+      const tenant = await db.tenant.findUniqueOrThrow({ where: { id: viewer.tenantId } });
+      generations.start({
+        tenantId: viewer.tenantId,
+        messageId: answer.id,
+        question,
+        history,
+        retrieval: {
+          ...DEFAULT_RETRIEVAL,
+          k: tenant.retrievalK,
+          n: tenant.retrievalN,
+          minScore: tenant.retrievalMinScore ?? DEFAULT_RETRIEVAL.minScore,
+        },
+        systemPrompt: tenant.systemPrompt,
+        requestedAt,
+      });
       return answer;
     },
 
