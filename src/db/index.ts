@@ -48,8 +48,12 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       'using embedded PGlite (set DATABASE_URL for a real PostgreSQL)',
     );
   }
-  // A broken idle connection must not crash the process; the pool replaces it.
+  // A broken connection must not crash the process: the pool reports idle ones here, and a
+  // checked-out client (a LISTEN connection, say) would otherwise throw its 'error' event.
   pool.on('error', (error) => logger.warn({ err: error }, 'idle database connection failed'));
+  pool.on('connect', (client) => {
+    client.on('error', (error) => logger.warn({ err: error }, 'database connection failed'));
+  });
 
   try {
     const { applied } = await applyMigrations(pool, { log: (msg) => logger.info(msg) });
