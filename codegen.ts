@@ -3,7 +3,9 @@
 // CI fails when either drifts. Two outputs, each with its own operations:
 //   tests/__generated__/  the tests' operations (tests/operations), as DocumentNode ASTs;
 //   web/__generated__/    the demo page's operations (web/operations), as typed strings, so the
-//                         page sends them with fetch/graphql-ws and ships no graphql-js.
+//                         page sends them with fetch/graphql-ws and ships no graphql-js;
+//   persisted-operations.json  the allow-list of PERSISTED_OPERATIONS=allow|only: every operation
+//                         of both sets, sha256 → canonical text (src/limits/persisted-operations.ts).
 import type { CodegenConfig } from '@graphql-codegen/cli';
 
 const shared = {
@@ -29,6 +31,14 @@ const config: CodegenConfig = {
       preset: 'client',
       presetConfig: { fragmentMasking: false },
       config: { ...shared, documentMode: 'string' },
+    },
+    'persisted-operations.json': {
+      documents: ['tests/operations/**/*.graphql', 'web/operations/**/*.graphql'],
+      plugins: ['./src/limits/persisted-operations-codegen.ts'],
+      // Both sets have a `LogIn` (each its own selection): both are allow-listed, by hash.
+      config: {
+        skipDocumentsValidation: { skipDuplicateValidation: true, ignoreRules: ['UniqueOperationNames', 'UniqueFragmentNames'] },
+      },
     },
   },
   hooks: {},

@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'src/db/generated/', 'tests/__generated__/', '.data/', 'coverage/'] },
+  { ignores: ['node_modules/', 'src/db/generated/', 'tests/__generated__/', 'web/__generated__/', '.data/', 'coverage/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -7,6 +7,9 @@ import type { Config } from './config.ts';
 import { createContextFactory } from './context.ts';
 import { openDatabase, type Database } from './db/index.ts';
 import type { Logger } from './logger.ts';
+import { createHealth, type Health } from './observability/health.ts';
+import { createMetrics, type Metrics } from './observability/metrics.ts';
+import { createWorkerMonitor } from './observability/worker-monitor.ts';
 import type { ChatModel } from './providers/chat-model.ts';
 import type { Embedder } from './providers/embedder.ts';
 import { createChatModel, createEmbedder } from './providers/index.ts';
@@ -29,6 +32,10 @@ export interface App {
   generations: GenerationRunner;
   services: Services;
   yoga: Yoga;
+  /** This instance's Prometheus registry (served at /metrics) and recording helpers. */
+  metrics: Metrics;
+  /** The checks behind /health and /ready. */
+  health: Health;
   /** Builds a request context (used by the WebSocket server for each subscription). */
   contextFactory: ReturnType<typeof createContextFactory>;
   worker: RunningWorker | null;
@@ -52,6 +59,8 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
   });
   // The job queue's own schema: uploads enqueue jobs even on instances that run no worker.
   await runMigrations({ pgPool: db.pool, logger: graphileLogger(logger) });
+  // This instance's Prometheus registry; components record into it (see src/observability/).
+  const metrics = createMetrics({ pool: db.pool, logger });
   const pubsub = await createEventPubSub(config.databaseUrl, logger);
   const embedder =
     options.embedder ??
@@ -80,9 +89,13 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
   const storage = postgresStorage;
   const services = createServices({ db, pubsub, tokens, storage, generations, embedder, retrieval: DEFAULT_RETRIEVAL, config });
   const contextFactory = createContextFactory(services, pubsub, logger);
-  const yoga = createYogaApp({ schema, context: contextFactory, graphiql: config.graphiql, logger, config });
-  const worker = config.runWorker
-    ? await startWorker(db, { prisma: db.prisma, pubsub, storage, embedder, logger, ftsConfig: config.ftsConfig }, config)
+  const workerMonitor = config.runWorker ? createWorkerMonitor(metrics) : null;
+  const health = createHealth({ pool: db.pool, worker: workerMonitor && (() => workerMonitor.status()) });
+  const yoga = createYogaApp({ schema, context: contextFactory, graphiql: config.graphiql, logger, config, metrics, health });
+  const worker = workerMonitor
+    ? await startWorker(db, { prisma: db.prisma, pubsub, storage, embedder, logger, ftsConfig: config.ftsConfig }, config, {
+        observe: (events) => workerMonitor.observe(events),
+      })
     : null;
 
   return {
@@ -95,6 +108,8 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     generations,
     services,
     yoga,
+    metrics,
+    health,
     contextFactory,
     worker,
     async close() {

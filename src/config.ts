@@ -1,7 +1,11 @@
 // Runtime configuration, read once from the environment and validated.
 // Every setting has an embedded default so `npm start` works with no environment at all.
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+
+/** The allow-list `npm run codegen` writes from tests/operations and web/operations. */
+const DEFAULT_PERSISTED_OPERATIONS_FILE = fileURLToPath(new URL('../persisted-operations.json', import.meta.url));
 
 const boolean = z
   .enum(['true', 'false', '1', '0'])
@@ -45,6 +49,28 @@ const Env = z.object({
   GEMINI_BASE_URL: z.string().url().optional(),
   GEMINI_EMBEDDING_MODEL: z.string().default('gemini-embedding-001'),
   GEMINI_CHAT_MODEL: z.string().default('gemini-flash-latest'),
+
+  // Abuse limits (src/limits/). A refused operation gets extensions.code QUERY_TOO_COMPLEX.
+  /** Answer introspection queries (__schema, __type); false in production hides the schema. */
+  INTROSPECTION: boolean.default(true),
+  /** Deepest selection nesting (fragments flattened; introspection exempt). */
+  MAX_QUERY_DEPTH: z.coerce.number().int().min(1).default(10),
+  /** graphql-armor cost (object 2, scalar 1, ×1.5 per level, × page size), page sizes from variables. */
+  MAX_QUERY_COST: z.coerce.number().int().min(1).default(25_000),
+  MAX_QUERY_ALIASES: z.coerce.number().int().min(0).default(10),
+  MAX_QUERY_DIRECTIVES: z.coerce.number().int().min(0).default(20),
+  /** Lexical tokens in one document (bounds parsing work). */
+  MAX_QUERY_TOKENS: z.coerce.number().int().min(1).default(1000),
+  /** Queries and mutations (not subscriptions) answer REQUEST_TIMEOUT after this long; 0 = never. */
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
+  /** off: any operation; allow: also accept allow-list hashes; only: allow-listed operations only. */
+  PERSISTED_OPERATIONS: z.enum(['off', 'allow', 'only']).default('off'),
+  /** The allow-list (hash → document JSON); unset → persisted-operations.json at the repository root. */
+  PERSISTED_OPERATIONS_FILE: z.string().min(1).optional(),
+  /** Serve Prometheus metrics at /metrics. */
+  METRICS: boolean.default(true),
+  /** Set → /metrics requires `Authorization: Bearer <METRICS_TOKEN>`. */
+  METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
 });
 
 export interface Config {
@@ -71,6 +97,17 @@ export interface Config {
   geminiBaseUrl: string | undefined;
   geminiEmbeddingModel: string;
   geminiChatModel: string;
+  introspection: boolean;
+  maxQueryDepth: number;
+  maxQueryCost: number;
+  maxQueryAliases: number;
+  maxQueryDirectives: number;
+  maxQueryTokens: number;
+  requestTimeoutMs: number;
+  persistedOperations: 'off' | 'allow' | 'only';
+  persistedOperationsFile: string;
+  metrics: boolean;
+  metricsToken: string | undefined;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -104,5 +141,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     geminiBaseUrl: e.GEMINI_BASE_URL,
     geminiEmbeddingModel: e.GEMINI_EMBEDDING_MODEL,
     geminiChatModel: e.GEMINI_CHAT_MODEL,
+    introspection: e.INTROSPECTION,
+    maxQueryDepth: e.MAX_QUERY_DEPTH,
+    maxQueryCost: e.MAX_QUERY_COST,
+    maxQueryAliases: e.MAX_QUERY_ALIASES,
+    maxQueryDirectives: e.MAX_QUERY_DIRECTIVES,
+    maxQueryTokens: e.MAX_QUERY_TOKENS,
+    requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+    persistedOperations: e.PERSISTED_OPERATIONS,
+    persistedOperationsFile: e.PERSISTED_OPERATIONS_FILE
+      ? path.resolve(e.PERSISTED_OPERATIONS_FILE)
+      : DEFAULT_PERSISTED_OPERATIONS_FILE,
+    metrics: e.METRICS,
+    metricsToken: e.METRICS_TOKEN,
   };
 }

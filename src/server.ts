@@ -12,6 +12,7 @@ import { createApp, type App } from './app.ts';
 import { loadConfig } from './config.ts';
 import { bearerToken } from './context.ts';
 import { createLogger } from './logger.ts';
+import { withDemoPage } from './web.ts';
 
 export interface RunningServer {
   /** e.g. http://127.0.0.1:4000/graphql */
@@ -26,7 +27,8 @@ type EnvelopedRoot = {
 
 export async function startServer(app: App, port: number, host: string): Promise<RunningServer> {
   const { yoga, logger } = app;
-  const httpServer = http.createServer(yoga);
+  // The demo page (src/web.ts) answers `/` and its assets; everything else goes to Yoga.
+  const httpServer = http.createServer(withDemoPage(yoga, logger));
   const wsServer = new WebSocketServer({ server: httpServer, path: yoga.graphqlEndpoint });
 
   const wsHandle = useServer(
@@ -70,7 +72,7 @@ export async function startServer(app: App, port: number, host: string): Promise
   });
   const address = httpServer.address() as AddressInfo;
   const url = `http://${host}:${address.port}${yoga.graphqlEndpoint}`;
-  logger.info({ url }, 'GraphQL API and GraphiQL ready');
+  logger.info({ url, demoPage: `http://${host}:${address.port}/` }, 'GraphQL API, GraphiQL and the demo page ready');
 
   return {
     url,

@@ -7,23 +7,75 @@ import { createYoga, maskError as maskUnexpected } from 'graphql-yoga';
 import type { Config } from './config.ts';
 import type { Context } from './context.ts';
 import { AppError, ErrorCode } from './errors.ts';
+import { useQueryLimits } from './limits/armor.ts';
+import { useDisableIntrospection } from './limits/introspection.ts';
+import { loadAllowList, usePersistedOperationsMode } from './limits/persisted-operations.ts';
+import { useRequestTimeout } from './limits/timeout.ts';
 import type { Logger } from './logger.ts';
+import type { Health } from './observability/health.ts';
+import { useObservability } from './observability/http.ts';
+import type { Metrics } from './observability/metrics.ts';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './schema/pagination.ts';
 
 export interface YogaOptions {
   schema: GraphQLSchema;
   context: (initial: object) => Promise<Context>;
   graphiql: boolean;
   logger: Logger;
-  config: Pick<Config, 'maxUploadBytes'>;
+  config: Pick<
+    Config,
+    | 'maxUploadBytes'
+    | 'introspection'
+    | 'maxQueryDepth'
+    | 'maxQueryCost'
+    | 'maxQueryAliases'
+    | 'maxQueryDirectives'
+    | 'maxQueryTokens'
+    | 'requestTimeoutMs'
+    | 'persistedOperations'
+    | 'persistedOperationsFile'
+    | 'metrics'
+    | 'metricsToken'
+  >;
+  /** This instance's metrics registry and health checks (served at /metrics, /health, /ready). */
+  metrics: Metrics;
+  health: Health;
 }
 
 export type Yoga = ReturnType<typeof createYogaApp>;
 
-export function createYogaApp({ schema, context, graphiql, logger, config }: YogaOptions) {
+export function createYogaApp({ schema, context, graphiql, logger, config, metrics, health }: YogaOptions) {
+  const allowList = config.persistedOperations === 'off' ? null : loadAllowList(config.persistedOperationsFile);
+  if (allowList) logger.info({ mode: config.persistedOperations, operations: allowList.size }, 'persisted operations on');
+  if (graphiql && (!config.introspection || config.persistedOperations === 'only')) {
+    logger.warn('GraphiQL is on but cannot work without introspection or with PERSISTED_OPERATIONS=only: set GRAPHIQL=false');
+  }
   return createYoga<object, Context>({
     schema,
     context,
     graphqlEndpoint: '/graphql',
+    // Yoga's own health check answers an empty 200 before any plugin runs; /health, /ready and
+    // /metrics are served by useObservability, so Yoga's is moved out of their way.
+    healthCheckEndpoint: '/health/yoga',
+    plugins: [
+      // First: its execute/subscribe hooks must see what the later plugins answer.
+      useObservability({ logger, metrics, health, serveMetrics: config.metrics, metricsToken: config.metricsToken }),
+      ...usePersistedOperationsMode(config.persistedOperations, allowList),
+      ...useQueryLimits(
+        {
+          maxDepth: config.maxQueryDepth,
+          maxCost: config.maxQueryCost,
+          maxAliases: config.maxQueryAliases,
+          maxDirectives: config.maxQueryDirectives,
+          maxTokens: config.maxQueryTokens,
+        },
+        { default: DEFAULT_PAGE_SIZE, max: MAX_PAGE_SIZE },
+        // Without introspection, "Did you mean …?" hints would still spell out the schema.
+        !config.introspection,
+      ),
+      config.introspection ? {} : useDisableIntrospection(),
+      useRequestTimeout(config.requestTimeoutMs),
+    ],
     // Multipart uploads: one file per request, refused while streaming once it passes the limit
     // (Yoga answers REQUEST_ENTITY_TOO_LARGE; the service checks other inputs with the same code).
     fetchAPI: createFetch({

@@ -46,7 +46,7 @@ const ANSWER_PARTS = ['Mount Kessel ', 'last erupted ', 'in 1913, ', 'burying ',
 type StatusEvent = DocumentStatusSubscription['documentStatus'];
 
 describe.skipIf(!databaseUrl)(
-  'scale-out: API A + API B + a worker process on one PostgreSQL (skipped: needs DATABASE_URL, a real PostgreSQL shared by processes)',
+  'scale-out: API A + API B + a worker process on one PostgreSQL (needs DATABASE_URL: a real PostgreSQL shared by the processes)',
   () => {
     let scratch: ScratchDatabase;
     let gemini: FakeGemini;
@@ -123,7 +123,7 @@ describe.skipIf(!databaseUrl)(
     }, 60_000);
 
     afterAll(async () => {
-      for (const client of clients) await client.dispose().catch(() => {});
+      for (const client of clients) await client.dispose();
       // SIGTERM first (graceful), SIGKILL after a second: nothing may outlive the test.
       await Promise.all(processes.map((p) => p.stop(1_000)));
       await pool?.end();

@@ -92,13 +92,23 @@ export interface LiveConnection {
   close(): Promise<void>;
 }
 
-/** One WebSocket per signed-in user, opened on the first subscription and shared by all of them. */
-export function connectLive(token: string): LiveConnection {
+export type LiveState = 'connecting' | 'connected' | 'closed';
+
+/**
+ * One WebSocket per signed-in user, opened on the first subscription and shared by all of them.
+ * `onState` reports the socket's state (graphql-ws reconnects by itself after a drop).
+ */
+export function connectLive(token: string, onState: (state: LiveState) => void = () => {}): LiveConnection {
   const url = new URL(ENDPOINT, location.href);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
   const client: Client = createClient({
     url: url.href,
     connectionParams: { authorization: `Bearer ${token}` },
+    on: {
+      connecting: () => onState('connecting'),
+      connected: () => onState('connected'),
+      closed: () => onState('closed'),
+    },
   });
   return {
     subscribe<R, V>(document: TypedDocumentString<R, V>, variables: V, subscriber: Subscriber<R>) {
@@ -114,7 +124,9 @@ export function connectLive(token: string): LiveConnection {
         },
       );
     },
-    close: () => client.dispose(),
+    close: async () => {
+      await client.dispose();
+    },
   };
 }
 

@@ -34,9 +34,8 @@ export function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** The text fields of a form by name, as typed (the server trims what should be trimmed). */
-export function formValues(form: HTMLFormElement): Record<string, string> {
-  const values: Record<string, string> = {};
-  for (const [name, value] of new FormData(form)) if (typeof value === 'string') values[name] = value;
-  return values;
+/** The named text fields of a form, as typed (the server trims what should be trimmed). */
+export function formValues<K extends string>(form: HTMLFormElement, ...names: K[]): Record<K, string> {
+  const data = new FormData(form);
+  return Object.fromEntries(names.map((name) => [name, String(data.get(name) ?? '')])) as Record<K, string>;
 }

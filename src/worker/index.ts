@@ -16,6 +16,11 @@ export interface RunningWorker {
 
 type WorkerConfig = Pick<Config, 'workerConcurrency' | 'workerHeartbeatSeconds' | 'workerStaleAfterSeconds'>;
 
+export interface WorkerHooks {
+  /** Called with the runner's event emitter before it starts (job metrics, readiness). */
+  observe?(events: WorkerEvents): void;
+}
+
 export function graphileLogger(logger: Logger): GraphileLogger {
   return new GraphileLogger((scope) => (level, message, meta) => {
     const log = logger.child({ component: 'graphile-worker', ...scope, ...meta });
@@ -26,9 +31,15 @@ export function graphileLogger(logger: Logger): GraphileLogger {
   });
 }
 
-export async function startWorker(db: Database, deps: JobDeps, config: WorkerConfig): Promise<RunningWorker> {
+export async function startWorker(
+  db: Database,
+  deps: JobDeps,
+  config: WorkerConfig,
+  hooks: WorkerHooks = {},
+): Promise<RunningWorker> {
   const logger = deps.logger.child({ component: 'worker' });
   const events = new EventEmitter() as WorkerEvents;
+  hooks.observe?.(events);
   const workerIds = new Set<string>();
   events.on('worker:create', ({ worker }) => workerIds.add(worker.workerId));
   events.on('worker:stop', ({ worker }) => workerIds.delete(worker.workerId));

@@ -38,12 +38,12 @@ export async function okGraphQL<R, V>(
   return result.data;
 }
 
-/** One file in `variables.<fileVariable>`, sent as a GraphQL multipart request. */
-export async function uploadGraphQL<R, V>(
+/** One file in `variables.<file.variable>`, sent as a GraphQL multipart request. */
+export async function uploadGraphQL<R, V, K extends keyof V & string>(
   url: string,
   document: TypedDocumentNode<R, V>,
-  variables: V,
-  file: { variable: string; bytes: Uint8Array; name: string },
+  variables: Omit<V, K>,
+  file: { variable: K; bytes: Uint8Array; name: string },
   token: string,
 ): Promise<R> {
   const form = new FormData();

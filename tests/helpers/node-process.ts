@@ -1,7 +1,7 @@
 // The product's own entry points (`node src/server.ts`, `node src/worker/main.ts`) run as child
 // processes, for tests and benchmarks of several processes sharing one PostgreSQL.
 // Children log JSON lines (pino) on stdout; a server announces its address in its
-// "GraphQL API and GraphiQL ready" line, so PORT=0 works and no port is guessed.
+// "… ready" log line ({"url": "http://…/graphql"}), so PORT=0 works and no port is guessed.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +33,8 @@ export interface NodeProcess {
 export interface StartOptions {
   name: string;
   script: string;
+  /** Arguments after the script. */
+  args?: string[];
   env: NodeJS.ProcessEnv;
   /** Extra node flags, e.g. ['--cpu-prof', '--cpu-prof-dir=/tmp/prof']. */
   execArgv?: string[];
@@ -43,7 +45,7 @@ export interface StartOptions {
 const TAIL_LINES = 60;
 
 export function startNodeProcess(options: StartOptions): NodeProcess {
-  const child = spawn(process.execPath, [...(options.execArgv ?? []), options.script], {
+  const child = spawn(process.execPath, [...(options.execArgv ?? []), options.script, ...(options.args ?? [])], {
     env: options.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -124,18 +126,25 @@ export function startNodeProcess(options: StartOptions): NodeProcess {
   };
 }
 
-export const READY_MESSAGE = 'GraphQL API and GraphiQL ready';
+/** The server's "… ready" line carries its GraphQL URL (the wording of the message may change). */
+const isReadyLine = (l: LogLine) => typeof l.url === 'string' && /\/graphql$/.test(l.url) && /\bready\b/i.test(l.msg ?? '');
 
 /** Starts `node src/server.ts` (PORT=0 unless set) and resolves with its GraphQL URL once it listens. */
 export async function startApiProcess(
   name: string,
   env: NodeJS.ProcessEnv,
-  options: Pick<StartOptions, 'execArgv' | 'echoLevel'> & { timeoutMs?: number } = {},
+  options: Pick<StartOptions, 'execArgv' | 'echoLevel'> & { timeoutMs?: number; script?: string } = {},
 ): Promise<NodeProcess & { url: string }> {
   // The address is announced at level info: keep at least that.
-  const proc = startNodeProcess({ name, script: SERVER_MAIN, env: { PORT: '0', ...env, LOG_LEVEL: 'info' }, ...options });
+  const proc = startNodeProcess({
+    name,
+    script: options.script ?? SERVER_MAIN,
+    env: { PORT: '0', ...env, LOG_LEVEL: 'info' },
+    execArgv: options.execArgv,
+    echoLevel: options.echoLevel,
+  });
   try {
-    const ready = await proc.waitForLog((l) => l.msg === READY_MESSAGE && typeof l.url === 'string', 'the server to listen', options.timeoutMs);
+    const ready = await proc.waitForLog(isReadyLine, 'the server to listen', options.timeoutMs);
     return Object.assign(proc, { url: ready.url as string });
   } catch (error) {
     await proc.kill();
