@@ -57,7 +57,7 @@ export interface FirstDeltaResult {
   /** Client-side stages of the sequential run (performance.now()). */
   stages: { beforeRetrieval: Summary; embed: Summary; retrieval: Summary; modelToDelta: Summary; total: Summary };
   /** The retrieval statements alone, sequentially, on the same questions. */
-  sql: { vector: Summary; text: Summary; hybrid: Summary };
+  sql: { vector: Summary; text: Summary; hybrid: Summary; roundTrip: Summary };
   /** The plan nodes of the vector and text statements for one slow (≈p95) question. */
   plans: { vector: string; text: string };
   vectorPlanUsesHnsw: boolean;
@@ -152,7 +152,7 @@ export async function measureFirstDelta(options: FirstDeltaOptions): Promise<Fir
       probes.set(question, probe);
       probe.t0 = now();
       const answer = await asker.chat.send(session.id, question);
-      await settled(asker.chat, answer.id, probe);
+      await settled(app.db.pool, answer.id, probe);
       return { id: answer.id, probe };
     };
 
@@ -194,6 +194,7 @@ export async function measureFirstDelta(options: FirstDeltaOptions): Promise<Fir
     console.log(`retrieval SQL alone: vector ${fmt(sql.vector)}`);
     console.log(`                     text   ${fmt(sql.text)}`);
     console.log(`                     hybrid ${fmt(sql.hybrid)}`);
+    console.log(`  baseline SELECT 1 round trip: ${fmt(sql.roundTrip)} (machine noise)`);
     const plans = await explainRetrieval(options.databaseUrl, sql.slowQuery);
     console.log(`plan of the vector statement (question at the hybrid p95: "${sql.slowQuery.text}"):\n${indent(plans.vector)}`);
     console.log(`plan of the text statement:\n${indent(plans.text)}`);
@@ -206,7 +207,7 @@ export async function measureFirstDelta(options: FirstDeltaOptions): Promise<Fir
       firstDeltaConcurrent: firstDeltaConcurrent.summary,
       failed: firstDelta.failed + firstDeltaConcurrent.failed,
       stages,
-      sql: { vector: sql.vector, text: sql.text, hybrid: sql.hybrid },
+      sql: { vector: sql.vector, text: sql.text, hybrid: sql.hybrid, roundTrip: sql.roundTrip },
       plans,
       vectorPlanUsesHnsw: plans.vector.includes('chunks_embedding_hnsw_idx'),
     };
@@ -215,12 +216,25 @@ export async function measureFirstDelta(options: FirstDeltaOptions): Promise<Fir
   }
 }
 
-/** Waits until the answer is final: first for the model to finish (no extra query meanwhile), then through the product's own stream. */
-async function settled(chat: ChatService, messageId: string, probe: Probe): Promise<void> {
+/**
+ * Waits until the answer is final: first for the model to finish, then for the finishing
+ * transaction, by polling its row (cheap, and it runs after the first delta, so it cannot
+ * delay what is measured; no reliance on pub/sub delivery either). Bounded: an answer that
+ * does not settle is reported and left behind (it then counts as not COMPLETE).
+ */
+async function settled(pool: pg.Pool, messageId: string, probe: Probe): Promise<void> {
   // A generation that failed before reaching the model never resolves `finished`.
-  await Promise.race([probe.finished.promise, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
-  for await (const event of chat.stream(messageId)) if (event.message) return;
+  await Promise.race([probe.finished.promise, sleep(10_000)]);
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const { rows } = await pool.query<{ status: string }>('SELECT status FROM chat_messages WHERE id = $1', [messageId]);
+    if (rows[0]?.status !== 'STREAMING') return;
+    await sleep(2);
+  }
+  console.log(`  answer ${messageId} did not settle within 30 s`);
 }
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function storedFirstTokens(app: App, ids: string[]): Promise<{ summary: Summary; failed: number }> {
   const { rows } = await app.db.pool.query<{ status: string; first_token_ms: number | null }>(
@@ -335,14 +349,23 @@ async function timeRetrievalSql(app: App, embedder: Embedder, askers: Asker[], q
   const vector: number[] = [];
   const text: number[] = [];
   const hybrid: number[] = [];
+  // Baseline for noise: an empty round trip, interleaved with the statements it is compared to.
+  const roundTrip: number[] = [];
   for (const q of queries) {
+    roundTrip.push(await time(() => pool.query('SELECT 1')));
     vector.push(await time(() => vectorSearch(pool, q, 20)));
     text.push(await time(() => textSearch(pool, q, 20)));
     hybrid.push(await time(() => hybridSearch(pool, q)));
   }
   const byHybrid = hybrid.map((ms, i) => ({ ms, i })).sort((a, b) => a.ms - b.ms);
   const slow = byHybrid[Math.min(byHybrid.length - 1, Math.ceil(0.95 * byHybrid.length) - 1)]!;
-  return { vector: summarize(vector), text: summarize(text), hybrid: summarize(hybrid), slowQuery: queries[slow.i]! };
+  return {
+    vector: summarize(vector),
+    text: summarize(text),
+    hybrid: summarize(hybrid),
+    roundTrip: summarize(roundTrip),
+    slowQuery: queries[slow.i]!,
+  };
 }
 
 /**

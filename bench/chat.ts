@@ -70,6 +70,7 @@ console.log(
     retrievalSqlP95Ms: first?.sql.hybrid.p95 ?? null,
     vectorSqlP95Ms: first?.sql.vector.p95 ?? null,
     textSqlP95Ms: first?.sql.text.p95 ?? null,
+    sqlRoundTripP95Ms: first?.sql.roundTrip.p95 ?? null,
     vectorPlanUsesHnsw: first?.vectorPlanUsesHnsw ?? null,
     seedSeconds: first ? round(first.seed.seconds) : null,
     hnswBuildSeconds: first ? round(first.seed.hnswSeconds) : null,

@@ -276,6 +276,10 @@ try {
     documentsVsBareSpread: spread('documents'),
     /** Server CPU per request (ms): what a request costs when the machine is not the limit. */
     cpuPerRequestMs: { bare: cpuPerRequestMs('bare'), me: cpuPerRequestMs('me'), documents: cpuPerRequestMs('documents') },
+    /** bare's CPU per request ÷ the query's: the throughput ratio if each server had a core of its own
+     *  (less sensitive than the req/s ratio to other processes on a shared machine). */
+    meVsBareByCpu: round(cpuPerRequestMs('bare') / cpuPerRequestMs('me')),
+    documentsVsBareByCpu: round(cpuPerRequestMs('bare') / cpuPerRequestMs('documents')),
     rounds: of('bare').map((_, i) => ({ meVsBare: round(ratioRounds('me')[i]!), documentsVsBare: round(ratioRounds('documents')[i]!) })),
     ...(candidates.length
       ? {
@@ -289,6 +293,8 @@ try {
             meP99Ms: p99(`me@${label}`),
             documentsP99Ms: p99(`documents@${label}`),
             cpuPerRequestMs: { me: cpuPerRequestMs(`me@${label}`), documents: cpuPerRequestMs(`documents@${label}`) },
+            meVsBareByCpu: round(cpuPerRequestMs('bare') / cpuPerRequestMs(`me@${label}`)),
+            documentsVsBareByCpu: round(cpuPerRequestMs('bare') / cpuPerRequestMs(`documents@${label}`)),
           })),
         }
       : {}),
@@ -297,7 +303,8 @@ try {
     database,
   };
   log(
-    `me ${summary.meVsBare}× bare (spread ${summary.meVsBareSpread}), documents ${summary.documentsVsBare}× bare (spread ${summary.documentsVsBareSpread})` +
+    `me ${summary.meVsBare}× bare (spread ${summary.meVsBareSpread}; by CPU ${summary.meVsBareByCpu}), ` +
+      `documents ${summary.documentsVsBare}× bare (spread ${summary.documentsVsBareSpread}; by CPU ${summary.documentsVsBareByCpu})` +
       (summary.meVsBare < 0.5 ? ' — below the 0.5 target for me' : ''),
   );
   for (const c of summary.candidates ?? []) {

@@ -84,6 +84,7 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     chatModel,
     logger,
     ftsConfig: config.ftsConfig,
+    onAnswerFinished: (answer) => metrics.recordModelTokens(answer),
   });
   const tokens = createTokenSigner(resolveJwtSecret(config.jwtSecret, config.dataDir), config.jwtTtlSeconds);
   const storage = postgresStorage;

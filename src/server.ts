@@ -5,7 +5,7 @@
 // the embedded PGlite when DATABASE_URL is unset.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ExecutionArgs } from 'graphql';
+import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { createApp, type App } from './app.ts';
@@ -51,10 +51,18 @@ export async function startServer(app: App, port: number, host: string): Promise
           socket: ctx.extra.socket,
           params: payload,
         });
+        // A syntax error (or a refused operation) answers this operation only, not the whole socket.
+        let document: ExecutionArgs['document'];
+        try {
+          document = parse(payload.query);
+        } catch (error) {
+          if (error instanceof GraphQLError) return [error];
+          throw error;
+        }
         const args: ExecutionArgs = {
           schema,
           operationName: payload.operationName,
-          document: parse(payload.query),
+          document,
           variableValues: payload.variables,
           contextValue: await contextFactory(),
           rootValue: { execute, subscribe } satisfies EnvelopedRoot,

@@ -105,6 +105,10 @@ describe('asking over graphql-ws', () => {
     expect(answer!.firstTokenMs).toBeGreaterThanOrEqual(0);
     expect(answer!.latencyMs).toBeGreaterThanOrEqual(answer!.firstTokenMs!);
     expect(stored.chatSession.title).toBe('When was the last eruption of Mount Kessel?');
+    // The answer's tokens reach the metrics.
+    const metrics = await app.metrics.render();
+    const output = /chat_model_tokens_total\{model="local\/extractive",direction="output"\} (\d+)/.exec(metrics);
+    expect(Number(output?.[1])).toBeGreaterThanOrEqual(answer!.outputTokens!);
   });
 
   it('keeps producing and saving the answer when the asking client disconnects', async () => {

@@ -86,7 +86,7 @@ describe('default limits', () => {
     }
   });
 
-  it('answer GraphiQL’s introspection query (it is ~13 levels deep: introspection is exempt from depth and cost)', async () => {
+  it('answer GraphiQL’s introspection query (15 levels deep: introspection is exempt from depth and cost)', async () => {
     const query = getIntrospectionQuery({
       descriptions: true,
       specifiedByUrl: true,

@@ -20,6 +20,8 @@ export interface GenerationDeps {
   chatModel: ChatModel;
   logger: Logger;
   ftsConfig: string;
+  /** Told of every finished answer (metrics: model tokens). */
+  onAnswerFinished?: (answer: { model: string; status: string; inputTokens: number; outputTokens: number }) => void;
 }
 
 export interface GenerationJob {
@@ -173,6 +175,7 @@ export function createGenerationRunner(deps: GenerationDeps) {
           });
         }
       });
+      deps.onAnswerFinished?.({ model: deps.chatModel.model, status, ...result.usage });
       publish({ kind: 'done', status });
     }
   }

@@ -79,7 +79,7 @@ export function armorConfig(limits: QueryLimits, hideSuggestions: boolean): Armo
       n: limits.maxDepth,
       // Fragments count for what they select, not as an extra level.
       flattenFragments: true,
-      // The introspection query nests ~13 levels; graphql-js's MaxIntrospectionDepthRule (one
+      // GraphiQL's introspection query nests 15 levels; graphql-js's MaxIntrospectionDepthRule (one
       // of the specified rules Yoga runs) already stops its cyclic abuse (fields → type → …).
       ignoreIntrospection: true,
       ...reporting('depth', limits.maxDepth),

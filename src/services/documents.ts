@@ -102,8 +102,9 @@ export function createDocumentsService(
 
     const result = await db.$transaction(
       async (tx) => {
-        // One upload at a time per tenant: dedup and limits are then exact.
-        await tx.$executeRaw`SELECT 1 FROM tenants WHERE id = ${viewer.tenantId}::uuid FOR UPDATE`;
+        // One upload at a time per tenant: dedup and limits are then exact. NO KEY UPDATE, so it
+        // does not wait for ingestion transactions whose chunk inserts key-share-lock the tenant row.
+        await tx.$executeRaw`SELECT 1 FROM tenants WHERE id = ${viewer.tenantId}::uuid FOR NO KEY UPDATE`;
         const existing = await tx.document.findFirst({ where: { sha256 } });
         if (existing) return { document: existing, deduplicated: true };
         await assertWithinLimits(tx, bytes.byteLength);

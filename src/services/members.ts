@@ -47,7 +47,8 @@ export function createMembersService(db: TenantDb, viewer: Viewer, pubsub: PubSu
    */
   async function changeKeepingAnAdmin(userId: string, data: { role?: Role; status?: UserStatus }): Promise<User> {
     return db.$transaction(async (tx) => {
-      await tx.$executeRaw`SELECT 1 FROM tenants WHERE id = ${viewer.tenantId}::uuid FOR UPDATE`;
+      // NO KEY UPDATE: serializes admin changes without waiting on inserts that reference the tenant.
+      await tx.$executeRaw`SELECT 1 FROM tenants WHERE id = ${viewer.tenantId}::uuid FOR NO KEY UPDATE`;
       const member = isUuid(userId) ? await tx.user.findUnique({ where: { id: userId } }) : null;
       if (!member) throw notFound('Member');
       const losesAdmin =
