@@ -51,7 +51,7 @@ export function createContextFactory(services: Services, pubsub: PubSub, logger:
       ...base,
       viewer,
       authProblem: null,
-      tenant: services.forViewer(viewer),
+      tenant: services.forViewer(viewer, result.user, result.tenant),
       logger: logger.child({ requestId, tenantId: viewer.tenantId, userId: viewer.userId }),
     };
   };

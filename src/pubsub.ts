@@ -42,6 +42,8 @@ export type Topics = {
   documentStatus: [tenantId: string, payload: DocumentStatusPayload];
   messageStream: [messageId: string, payload: MessageStreamPayload];
   generationControl: [payload: GenerationControlPayload];
+  /** A tenant's members or the tenant changed: cached callers must be read again. */
+  callersChanged: [payload: { tenantId: string }];
 };
 
 export type PubSub = ReturnType<typeof createPubSub<Topics>> & { close(): Promise<void> };

@@ -187,10 +187,7 @@ builder.subscriptionFields((t) => ({
     type: MessageStreamEvent,
     description: 'sendMessage and messageStream in one call, for simple clients.',
     args: { sessionId: t.arg.globalID({ for: ChatSession }), content: t.arg.string() },
-    subscribe: async function* (_root, { sessionId, content }, { tenant }) {
-      const answer = await tenant.chat.send(sessionId.id, content);
-      yield* withMessageId(answer.id, tenant.chat.stream(answer.id));
-    },
+    subscribe: (_root, { sessionId, content }, { tenant }) => tenant.chat.ask(sessionId.id, content),
     resolve: (event) => event,
   }),
 }));

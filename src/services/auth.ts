@@ -62,6 +62,17 @@ export function createAuthService(
   pubsub: PubSub,
   options: AuthOptions,
 ) {
+  const callers = new Map<string, { user: User | null; tenant: Tenant | null; until: number }>();
+  // Every process drops a tenant's cached callers when its members change (events come
+  // through LISTEN/NOTIFY from whichever instance made the change).
+  const changes = pubsub.subscribe('callersChanged');
+  void (async () => {
+    for await (const { tenantId } of changes) forget(tenantId);
+  })();
+  function forget(tenantId: string) {
+    for (const key of callers.keys()) if (key.startsWith(`${tenantId}/`)) callers.delete(key);
+  }
+
   async function issueSession(user: User, tenant: Tenant): Promise<Session> {
     const { token, expiresAt } = await tokens.sign({ userId: user.id, tenantId: tenant.id });
     return { token, expiresAt, user, tenant };
@@ -134,6 +145,8 @@ export function createAuthService(
         throw new AppError(ErrorCode.UNAUTHENTICATED, 'This account has been deactivated; ask a tenant admin');
       }
       const active = await prisma.user.update({ where: { id: user.id }, data: { lastActiveAt: new Date() } });
+      forget(tenant.id);
+      pubsub.publish('callersChanged', { tenantId: tenant.id });
       return issueSession(active, tenant);
     },
 
@@ -185,18 +198,34 @@ export function createAuthService(
      * The caller behind a bearer token, or the reason there is none. Reads the user's
      * current row, so deactivation and role changes apply to the very next request.
      */
-    async authenticate(token: string): Promise<{ viewer: Viewer } | { problem: string }> {
+    async authenticate(token: string): Promise<{ viewer: Viewer; user: User; tenant: Tenant } | { problem: string }> {
       const claims = await tokens.verify(token);
       if (!claims) return { problem: 'The access token is invalid or has expired; log in again' };
-      const user = await prisma.user.findFirst({
-        where: { id: claims.userId, tenantId: claims.tenantId },
-        select: { id: true, tenantId: true, role: true, status: true },
-      });
-      if (!user) return { problem: 'The account of this access token no longer exists' };
+      const key = `${claims.tenantId}/${claims.userId}`;
+      let entry = callers.get(key);
+      if (!entry || entry.until < Date.now()) {
+        const [user, tenant] = await Promise.all([
+          prisma.user.findFirst({ where: { id: claims.userId, tenantId: claims.tenantId } }),
+          prisma.tenant.findUnique({ where: { id: claims.tenantId } }),
+        ]);
+        entry = { user, tenant, until: Date.now() + AUTH_CACHE_MS };
+        if (callers.size >= 10_000) callers.delete(callers.keys().next().value!);
+        callers.set(key, entry);
+      }
+      const { user, tenant } = entry;
+      if (!user || !tenant) return { problem: 'The account of this access token no longer exists' };
       if (user.status !== 'ACTIVE') return { problem: 'This account has been deactivated; ask a tenant admin' };
-      return { viewer: { userId: user.id, tenantId: user.tenantId, role: user.role } };
+      return { viewer: { userId: user.id, tenantId: user.tenantId, role: user.role }, user, tenant };
+    },
+
+    /** Forget cached callers of a tenant (member or tenant changes), in this process. */
+    forgetCallers(tenantId: string): void {
+      forget(tenantId);
+      pubsub.publish('callersChanged', { tenantId });
     },
   };
 }
 
 export type AuthService = ReturnType<typeof createAuthService>;
+
+export const AUTH_CACHE_MS = 5_000;

@@ -53,6 +53,102 @@ export function createChatService(db: TenantDb, viewer: Viewer, pubsub: PubSub, 
     }
   }
 
+  /**
+   * Records the question and a STREAMING answer. `start` then produces the answer in the
+   * background — callers may subscribe to its events first.
+   */
+  async function prepare(sessionId: string, content: string): Promise<{ answer: ChatMessage; start: () => void }> {
+    const requestedAt = Date.now();
+    const { content: question } = parseInput(QuestionInput, { content });
+    const session = await findSession(sessionId);
+    const busy = await db.chatMessage.findFirst({ where: { sessionId: session.id, status: 'STREAMING' } });
+    if (busy) {
+      throw new AppError(ErrorCode.FAILED_PRECONDITION, 'An answer is still being written in this session; wait or stop it', {
+        messageId: busy.id,
+      });
+    }
+    const earlier = await db.chatMessage.findMany({
+      where: { sessionId: session.id, status: 'COMPLETE' },
+      orderBy: { createdAt: 'desc' },
+      take: HISTORY_TURNS,
+    });
+    const history: ChatTurn[] = earlier
+      .reverse()
+      .map((m) => ({ role: m.role === 'USER' ? ('user' as const) : ('assistant' as const), content: m.content }));
+
+    const answer = await db.$transaction(async (tx) => {
+      await tx.chatMessage.create({
+        data: { tenantId: viewer.tenantId, sessionId: session.id, role: 'USER', status: 'COMPLETE', content: question, completedAt: new Date() },
+      });
+      // createdAt of the answer must sort after the question's.
+      const answer = await tx.chatMessage.create({
+        data: { tenantId: viewer.tenantId, sessionId: session.id, role: 'ASSISTANT', status: 'STREAMING', createdAt: new Date(Date.now() + 1) },
+      });
+      await tx.chatSession.update({
+        where: { id: session.id },
+        data: session.title === 'New chat' && earlier.length === 0 ? { title: question.slice(0, TITLE_MAX) } : { updatedAt: new Date() },
+      });
+      return answer;
+    });
+    const tenant = await db.tenant.findUniqueOrThrow({ where: { id: viewer.tenantId } });
+    const start = () =>
+      generations.start({
+        tenantId: viewer.tenantId,
+        messageId: answer.id,
+        question,
+        history,
+        retrieval: {
+          ...DEFAULT_RETRIEVAL,
+          k: tenant.retrievalK,
+          n: tenant.retrievalN,
+          minScore: tenant.retrievalMinScore ?? DEFAULT_RETRIEVAL.minScore,
+        },
+        systemPrompt: tenant.systemPrompt,
+        requestedAt,
+      });
+    return { answer, start };
+  }
+
+  /**
+   * The answer as a stream: first the text already produced (from the database), then live
+   * deltas from `live`, then the finished message. Works for a subscriber that joins at any
+   * time, on any instance; a gap between the saved text and the first live delta is filled
+   * from the database. `live` must be subscribed before this reads the database.
+   */
+  async function* follow(live: ReturnType<typeof pubsub.subscribe<'messageStream'>>, messageId: string): AsyncGenerator<StreamEvent> {
+    try {
+      const message = await findMessage(messageId);
+      if (message.role !== 'ASSISTANT') throw new AppError(ErrorCode.BAD_USER_INPUT, 'Only answers can be streamed');
+      let position = message.content.length;
+      if (position > 0) yield { delta: message.content, message: null };
+      if (FINAL.has(message.status)) {
+        yield { delta: null, message };
+        return;
+      }
+      for await (const event of live as AsyncIterable<MessageStreamPayload>) {
+        if (event.kind === 'delta') {
+          const end = event.offset + event.text.length;
+          if (end <= position) continue;
+          if (event.offset > position) {
+            const caughtUp = await readUntil(messageId, event.offset);
+            const missing = caughtUp.content.slice(position, event.offset);
+            if (missing) yield { delta: missing, message: null };
+            position += missing.length;
+          }
+          yield { delta: event.text.slice(Math.max(0, position - event.offset)), message: null };
+          position = end;
+        } else {
+          const final = await findMessage(messageId);
+          if (final.content.length > position) yield { delta: final.content.slice(position), message: null };
+          yield { delta: null, message: final };
+          return;
+        }
+      }
+    } finally {
+      await live.return();
+    }
+  }
+
   return {
     sessionsByIds: (ids: readonly string[]) =>
       db.chatSession.findMany({ where: { id: { in: ids.filter(isUuid) }, ...mine } }),
@@ -97,59 +193,22 @@ export function createChatService(db: TenantDb, viewer: Viewer, pubsub: PubSub, 
       return session.id;
     },
 
-    /**
-     * Records the question and a STREAMING answer, starts producing the answer in the
-     * background and returns the pending answer at once.
-     */
+    /** Records the question and returns the pending (STREAMING) answer at once; it is produced in the background. */
     async send(sessionId: string, content: string): Promise<ChatMessage> {
-      const requestedAt = Date.now();
-      const { content: question } = parseInput(QuestionInput, { content });
-      const session = await findSession(sessionId);
-      const busy = await db.chatMessage.findFirst({ where: { sessionId: session.id, status: 'STREAMING' } });
-      if (busy) {
-        throw new AppError(ErrorCode.FAILED_PRECONDITION, 'An answer is still being written in this session; wait or stop it', {
-          messageId: busy.id,
-        });
-      }
-      const earlier = await db.chatMessage.findMany({
-        where: { sessionId: session.id, status: 'COMPLETE' },
-        orderBy: { createdAt: 'desc' },
-        take: HISTORY_TURNS,
-      });
-      const history: ChatTurn[] = earlier
-        .reverse()
-        .map((m) => ({ role: m.role === 'USER' ? ('user' as const) : ('assistant' as const), content: m.content }));
-
-      const answer = await db.$transaction(async (tx) => {
-        await tx.chatMessage.create({
-          data: { tenantId: viewer.tenantId, sessionId: session.id, role: 'USER', status: 'COMPLETE', content: question, completedAt: new Date() },
-        });
-        // createdAt of the answer must sort after the question's.
-        const answer = await tx.chatMessage.create({
-          data: { tenantId: viewer.tenantId, sessionId: session.id, role: 'ASSISTANT', status: 'STREAMING', createdAt: new Date(Date.now() + 1) },
-        });
-        await tx.chatSession.update({
-          where: { id: session.id },
-          data: session.title === 'New chat' && earlier.length === 0 ? { title: question.slice(0, TITLE_MAX) } : { updatedAt: new Date() },
-        });
-        return answer;
-      });
-      const tenant = await db.tenant.findUniqueOrThrow({ where: { id: viewer.tenantId } });
-      generations.start({
-        tenantId: viewer.tenantId,
-        messageId: answer.id,
-        question,
-        history,
-        retrieval: {
-          ...DEFAULT_RETRIEVAL,
-          k: tenant.retrievalK,
-          n: tenant.retrievalN,
-          minScore: tenant.retrievalMinScore ?? DEFAULT_RETRIEVAL.minScore,
-        },
-        systemPrompt: tenant.systemPrompt,
-        requestedAt,
-      });
+      const { answer, start } = await prepare(sessionId, content);
+      start();
       return answer;
+    },
+
+    /**
+     * send + stream in one: the answer's events are subscribed to before its generation
+     * starts, so the asker receives every delta exactly as it is produced.
+     */
+    async *ask(sessionId: string, content: string): AsyncGenerator<StreamEvent & { messageId: string }> {
+      const { answer, start } = await prepare(sessionId, content);
+      const live = pubsub.subscribe('messageStream', answer.id);
+      start();
+      for await (const event of follow(live, answer.id)) yield { ...event, messageId: answer.id };
     },
 
     /** Stops a streaming answer wherever it runs; what was said so far stays (CANCELLED). */
@@ -173,45 +232,9 @@ export function createChatService(db: TenantDb, viewer: Viewer, pubsub: PubSub, 
       }
     },
 
-    /**
-     * The answer as a stream: first the text already produced (from the database), then
-     * live deltas, then the finished message. Works for a subscriber that joins at any time,
-     * on any instance; a gap between the saved text and the first live delta is filled
-     * from the database.
-     */
-    async *stream(messageId: string): AsyncGenerator<StreamEvent> {
-      const live = pubsub.subscribe('messageStream', messageId); // before reading: nothing is missed
-      try {
-        const message = await findMessage(messageId);
-        if (message.role !== 'ASSISTANT') throw new AppError(ErrorCode.BAD_USER_INPUT, 'Only answers can be streamed');
-        let position = message.content.length;
-        if (position > 0) yield { delta: message.content, message: null };
-        if (FINAL.has(message.status)) {
-          yield { delta: null, message };
-          return;
-        }
-        for await (const event of live as AsyncIterable<MessageStreamPayload>) {
-          if (event.kind === 'delta') {
-            const end = event.offset + event.text.length;
-            if (end <= position) continue;
-            if (event.offset > position) {
-              const caughtUp = await readUntil(messageId, event.offset);
-              const missing = caughtUp.content.slice(position, event.offset);
-              if (missing) yield { delta: missing, message: null };
-              position += missing.length;
-            }
-            yield { delta: event.text.slice(Math.max(0, position - event.offset)), message: null };
-            position = end;
-          } else {
-            const final = await findMessage(messageId);
-            if (final.content.length > position) yield { delta: final.content.slice(position), message: null };
-            yield { delta: null, message: final };
-            return;
-          }
-        }
-      } finally {
-        await live.return();
-      }
+    /** Follows an answer from any point: see follow(). */
+    stream(messageId: string): AsyncGenerator<StreamEvent> {
+      return follow(pubsub.subscribe('messageStream', messageId), messageId);
     },
   };
 }

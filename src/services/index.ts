@@ -16,6 +16,7 @@ import { createMembersService } from './members.ts';
 import { createTenantService } from './tenants.ts';
 import type { TokenSigner } from './tokens.ts';
 import type { Viewer } from './viewer.ts';
+import type { Tenant, User } from '../db/generated/client.ts';
 
 export interface ServiceDeps {
   db: Database;
@@ -39,13 +40,27 @@ export interface ServiceDeps {
 
 export function createServices(deps: ServiceDeps) {
   const { db, pubsub, tokens, storage, generations, config } = deps;
+  const auth = createAuthService(db.prisma, tokens, pubsub, config);
+  // One tenant-scoped client per tenant, reused by its requests (a Prisma extension client is
+  // cheap to create but its first queries are not).
+  const scopedClients = new Map<string, ReturnType<typeof forTenant>>();
+  const scopedFor = (tenantId: string) => {
+    let scoped = scopedClients.get(tenantId);
+    if (!scoped) {
+      if (scopedClients.size >= 1_000) scopedClients.delete(scopedClients.keys().next().value!);
+      scoped = forTenant(db.prisma, tenantId);
+      scopedClients.set(tenantId, scoped);
+    }
+    return scoped;
+  };
   return {
-    auth: createAuthService(db.prisma, tokens, pubsub, config),
-    forViewer(viewer: Viewer) {
-      const scoped = forTenant(db.prisma, viewer.tenantId);
+    auth,
+    /** `self`: the caller's user row as read while authenticating this request. */
+    forViewer(viewer: Viewer, self?: User, ownTenant?: Tenant) {
+      const scoped = scopedFor(viewer.tenantId);
       return {
-        members: createMembersService(scoped, viewer, pubsub, config),
-        tenant: createTenantService(scoped, viewer),
+        members: createMembersService(scoped, viewer, pubsub, config, self, () => auth.forgetCallers(viewer.tenantId)),
+        tenant: createTenantService(scoped, viewer, ownTenant, () => auth.forgetCallers(viewer.tenantId)),
         documents: createDocumentsService(scoped, viewer, pubsub, storage, config),
         chat: createChatService(scoped, viewer, pubsub, generations),
         search: createSearchService(db.pool, deps.embedder, viewer, config.ftsConfig, deps.retrieval),

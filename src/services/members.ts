@@ -25,8 +25,9 @@ export interface MembersOptions {
   invitationTtlHours: number;
 }
 
-export function createMembersService(db: TenantDb, viewer: Viewer, pubsub: PubSub, options: MembersOptions) {
+export function createMembersService(db: TenantDb, viewer: Viewer, pubsub: PubSub, options: MembersOptions, self?: User, changed: () => void = () => {}) {
   function publish(kind: MemberEventKind, ids: { userId?: string; invitationId?: string }) {
+    changed();
     pubsub.publish('memberEvents', viewer.tenantId, {
       kind,
       userId: ids.userId ?? null,
@@ -66,7 +67,7 @@ export function createMembersService(db: TenantDb, viewer: Viewer, pubsub: PubSu
   }
 
   return {
-    me: () => findMember(viewer.userId),
+    me: () => (self ? Promise.resolve(self) : findMember(viewer.userId)),
 
     /** For dataloaders: the members among `ids` (other tenants' ids simply do not come back). */
     byIds: (ids: readonly string[]) => db.user.findMany({ where: { id: { in: ids.filter(isUuid) } } }),
@@ -96,7 +97,9 @@ export function createMembersService(db: TenantDb, viewer: Viewer, pubsub: PubSu
 
     async updateProfile(input: z.input<typeof ProfileInput>): Promise<User> {
       const { name } = parseInput(ProfileInput, input);
-      return db.user.update({ where: { id: viewer.userId }, data: { name } });
+      const user = await db.user.update({ where: { id: viewer.userId }, data: { name } });
+      changed();
+      return user;
     },
 
     /** Returns the invitation and its one-time token (only its hash is stored). */

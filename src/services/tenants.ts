@@ -17,19 +17,21 @@ const SettingsInput = z
   })
   .strict();
 
-export function createTenantService(db: TenantDb, viewer: Viewer) {
+export function createTenantService(db: TenantDb, viewer: Viewer, current?: Tenant, changed: () => void = () => {}) {
   return {
-    current: (): Promise<Tenant> => db.tenant.findUniqueOrThrow({ where: { id: viewer.tenantId } }),
+    current: (): Promise<Tenant> => (current ? Promise.resolve(current) : db.tenant.findUniqueOrThrow({ where: { id: viewer.tenantId } })),
 
     async rename(input: z.input<typeof RenameInput>): Promise<Tenant> {
       const { name } = parseInput(RenameInput, input);
-      return db.tenant.update({ where: { id: viewer.tenantId }, data: { name } });
+      const tenant = await db.tenant.update({ where: { id: viewer.tenantId }, data: { name } });
+      changed();
+      return tenant;
     },
 
     /** Chat settings; omitted fields keep their value, null resets to the default. */
     async updateSettings(input: z.input<typeof SettingsInput>): Promise<Tenant> {
       const data = parseInput(SettingsInput, input);
-      return db.$transaction(async (tx) => {
+      const updated = await db.$transaction(async (tx) => {
         const current = await tx.tenant.findUniqueOrThrow({ where: { id: viewer.tenantId } });
         const k = data.retrievalK ?? current.retrievalK;
         const n = data.retrievalN ?? current.retrievalN;
@@ -46,6 +48,8 @@ export function createTenantService(db: TenantDb, viewer: Viewer) {
           },
         });
       });
+      changed();
+      return updated;
     },
   };
 }

@@ -19,8 +19,12 @@ export interface TokenSigner {
   verify(token: string): Promise<TokenClaims | null>;
 }
 
+/** Verified tokens (a token string never changes meaning): skips the HMAC of repeat requests. */
+const VERIFIED_CACHE_SIZE = 10_000;
+
 export function createTokenSigner(secret: string, ttlSeconds: number): TokenSigner {
   const key = new TextEncoder().encode(secret);
+  const verified = new Map<string, { claims: TokenClaims; expiresAtMs: number }>();
   return {
     async sign({ userId, tenantId }) {
       const expiresAt = new Date(Date.now() + ttlSeconds * 1000);
@@ -35,6 +39,11 @@ export function createTokenSigner(secret: string, ttlSeconds: number): TokenSign
       return { token, expiresAt };
     },
     async verify(token) {
+      const hit = verified.get(token);
+      if (hit) {
+        if (hit.expiresAtMs > Date.now()) return hit.claims;
+        verified.delete(token);
+      }
       try {
         const { payload } = await jwtVerify(token, key, {
           algorithms: ['HS256'],
@@ -42,7 +51,12 @@ export function createTokenSigner(secret: string, ttlSeconds: number): TokenSign
           audience: AUDIENCE,
         });
         if (typeof payload.sub !== 'string' || typeof payload.tid !== 'string') return null;
-        return { userId: payload.sub, tenantId: payload.tid };
+        const claims = { userId: payload.sub, tenantId: payload.tid };
+        if (typeof payload.exp === 'number') {
+          if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value!);
+          verified.set(token, { claims, expiresAtMs: payload.exp * 1000 });
+        }
+        return claims;
       } catch (error) {
         if (error instanceof errors.JOSEError) return null;
         throw error;
