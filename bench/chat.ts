@@ -48,6 +48,15 @@ if (parts.has('2')) {
   fanOut = await measureFanOut({ databaseUrl, answers: 50, subscribersPerAnswer: 20, deltas: 20, deltaMs: 50, lateJoiners: 50 });
 }
 
+// Every delta must reach every subscriber, and late joiners must get the whole text.
+const complete =
+  !fanOut ||
+  (fanOut.deltasDelivered === fanOut.deltasExpected &&
+    fanOut.textsExact === fanOut.subscriptions &&
+    fanOut.lateJoinersFullText === fanOut.lateJoiners);
+if (!complete) console.log('\nFAILED: some subscribers missed deltas or ended with a text different from the answer');
+if (first && first.failed) console.log(`\nFAILED: ${first.failed} answers did not complete`);
+
 const loadAtEnd = os.loadavg().map((x) => round(x, 2));
 console.log(`\nload average at the end ${loadAtEnd.join(' ')}`);
 console.log(
@@ -98,4 +107,4 @@ console.log(
     loadAverageEnd: loadAtEnd[0],
   }),
 );
-process.exit(0);
+process.exit(complete && !first?.failed ? 0 : 1);

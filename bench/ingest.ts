@@ -5,6 +5,9 @@
 //   modelPipelineVsModel  the same with the embedded model ÷ the model's own throughput on the
 //                      same chunk texts
 //   pickupP50Ms / pickupP95Ms  commit of an enqueueing transaction → job start (real PostgreSQL)
+//   pipelineStagesMs / modelPipelineStagesMs  where each pipeline run's time went, summed over
+//                      its documents (embedding partly overlaps the write, so stages can add up
+//                      to more than the run took)
 // Needs ../shared/datasets/pdfs. Uses DATABASE_URL (real PostgreSQL) when set, else the
 // embedded PGlite; the pickup latency is only meaningful (and only measured) on PostgreSQL.
 // Last line of output: one JSON object with the figures.
@@ -13,9 +16,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { PDFParse } from 'pdf-parse';
+import { pino } from 'pino';
 import { createApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
-import { ingestDocument } from '../src/ingest/pipeline.ts';
+import { ingestDocument, type StageTimings } from '../src/ingest/pipeline.ts';
 import { chunkPages } from '../src/ingest/chunk.ts';
 import { cleanText } from '../src/ingest/clean.ts';
 import { extractPages } from '../src/ingest/extract.ts';
@@ -46,7 +50,26 @@ async function rawExtraction(): Promise<{ pages: number; seconds: number }> {
   return { pages, seconds: (performance.now() - start) / 1000 };
 }
 
-async function pipeline(embedder: Embedder): Promise<{ pages: number; seconds: number }> {
+/**
+ * A logger for the pipeline that adds up the stage timings of its 'document ingested' lines;
+ * warnings and errors still go to stderr.
+ */
+function stageRecorder() {
+  const total: StageTimings = { extractMs: 0, chunkMs: 0, embedMs: 0, writeMs: 0 };
+  const logger = pino(
+    { level: 'info' },
+    {
+      write(line: string) {
+        const { level, stages } = JSON.parse(line) as { level: number; stages?: StageTimings };
+        if (level >= pino.levels.values.warn!) process.stderr.write(line);
+        for (const key of Object.keys(total) as (keyof StageTimings)[]) total[key] += stages?.[key] ?? 0;
+      },
+    },
+  );
+  return { logger, total };
+}
+
+async function pipeline(embedder: Embedder): Promise<{ pages: number; seconds: number; stages: StageTimings }> {
   const config = {
     ...loadConfig({ ...process.env, DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'bench-ingest-')), LOG_LEVEL: 'warn' }),
     runWorker: false,
@@ -64,13 +87,21 @@ async function pipeline(embedder: Embedder): Promise<{ pages: number; seconds: n
     const documents = app.services.forViewer({ userId: session.user.id, tenantId: session.tenant.id, role: 'ADMIN' }).documents;
     const ids: string[] = [];
     for (const file of files) ids.push((await documents.upload({ bytes: file.bytes, name: file.name })).document.id);
-    const deps = { prisma: app.db.prisma, pubsub: app.pubsub, storage: postgresStorage, embedder, logger, ftsConfig: config.ftsConfig };
+    const recorder = stageRecorder();
+    const deps = {
+      prisma: app.db.prisma,
+      pubsub: app.pubsub,
+      storage: postgresStorage,
+      embedder,
+      logger: recorder.logger,
+      ftsConfig: config.ftsConfig,
+    };
     const start = performance.now();
     for (const id of ids) await ingestDocument(deps, id, { attempts: 1, maxAttempts: 1 });
     const seconds = (performance.now() - start) / 1000;
     const ready = await app.db.prisma.document.findMany({ where: { id: { in: ids } } });
     if (ready.some((d) => d.status !== 'READY')) throw new Error('a benchmark document did not end READY');
-    return { pages: ready.reduce((sum, d) => sum + (d.pageCount ?? 0), 0), seconds };
+    return { pages: ready.reduce((sum, d) => sum + (d.pageCount ?? 0), 0), seconds, stages: recorder.total };
   } finally {
     await app.close();
   }
@@ -92,6 +123,8 @@ async function modelOnly(embedder: Embedder): Promise<{ pages: number; seconds: 
 }
 
 const rate = (r: { pages: number; seconds: number }) => r.pages / r.seconds;
+const describeStages = (s: StageTimings) =>
+  `extract ${s.extractMs} ms, clean+chunk ${s.chunkMs} ms, embed ${s.embedMs} ms, write ${s.writeMs} ms`;
 const round = (x: number, digits = 3) => Number(x.toFixed(digits));
 
 const zeroCost = hashEmbedder(768);
@@ -100,12 +133,14 @@ await rawExtraction();
 const raw = await rawExtraction();
 const cheap = await pipeline(zeroCost);
 console.log(`raw extraction ${rate(raw).toFixed(1)} pages/s; pipeline (zero-cost embedder) ${rate(cheap).toFixed(1)} pages/s`);
+console.log(`  stages: ${describeStages(cheap.stages)}`);
 
 const model = createEmbedder({});
 await model.embed(['warm-up']);
 const modelRaw = await modelOnly(model);
 const modelPipeline = await pipeline(model);
 console.log(`model alone ${rate(modelRaw).toFixed(2)} pages/s; pipeline (embedded model) ${rate(modelPipeline).toFixed(2)} pages/s`);
+console.log(`  stages: ${describeStages(modelPipeline.stages)}`);
 
 const pickup = process.env.DATABASE_URL ? await measurePickup(process.env.DATABASE_URL, 50) : null;
 if (pickup) console.log(`job pickup after commit: p50 ${pickup.p50} ms, p95 ${pickup.p95} ms (${pickup.samples} jobs)`);
@@ -121,6 +156,8 @@ console.log(
     modelPipelineVsModel: round(rate(modelPipeline) / rate(modelRaw)),
     pickupP50Ms: pickup?.p50 ?? null,
     pickupP95Ms: pickup?.p95 ?? null,
+    pipelineStagesMs: cheap.stages,
+    modelPipelineStagesMs: modelPipeline.stages,
   }),
 );
 process.exit(0);
