@@ -10,6 +10,7 @@ import { AppError, ErrorCode } from './errors.ts';
 import { useQueryLimits } from './limits/armor.ts';
 import { useDisableIntrospection } from './limits/introspection.ts';
 import { loadAllowList, usePersistedOperationsMode } from './limits/persisted-operations.ts';
+import { useRequestBodyLimit } from './limits/body-size.ts';
 import { useRequestTimeout } from './limits/timeout.ts';
 import type { Logger } from './logger.ts';
 import type { Health } from './observability/health.ts';
@@ -44,6 +45,9 @@ export interface YogaOptions {
 
 export type Yoga = ReturnType<typeof createYogaApp>;
 
+/** Request bodies: Yoga's default, raised with MAX_UPLOAD_BYTES so that any allowed upload fits. */
+const MAX_REQUEST_BODY_BYTES = 25_000_000;
+
 export function createYogaApp({ schema, context, graphiql, logger, config, metrics, health }: YogaOptions) {
   const allowList = config.persistedOperations === 'off' ? null : loadAllowList(config.persistedOperationsFile);
   if (allowList) logger.info({ mode: config.persistedOperations, operations: allowList.size }, 'persisted operations on');
@@ -75,7 +79,10 @@ export function createYogaApp({ schema, context, graphiql, logger, config, metri
       ),
       config.introspection ? {} : useDisableIntrospection(),
       useRequestTimeout(config.requestTimeoutMs),
+      useRequestBodyLimit(Math.max(MAX_REQUEST_BODY_BYTES, config.maxUploadBytes + 1024 * 1024)),
     ],
+    // Replaced by useRequestBodyLimit (same limit and code, without a stream per request).
+    maxRequestBodySize: false,
     // Multipart uploads: one file per request, refused while streaming once it passes the limit
     // (Yoga answers REQUEST_ENTITY_TOO_LARGE; the service checks other inputs with the same code).
     fetchAPI: createFetch({

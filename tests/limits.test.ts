@@ -2,12 +2,14 @@
 // the introspection switch and persisted operations — each hit on purpose, with its code.
 import fs from 'node:fs';
 import path from 'node:path';
+import { createSchema, createYoga } from 'graphql-yoga';
 import { getIntrospectionQuery, Kind, parse, print, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import { createClient as createSseClient } from 'graphql-sse';
 import { createClient as createWsClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { costErrors } from '../src/limits/armor.ts';
+import { costErrors, pageSizeVariables } from '../src/limits/armor.ts';
+import { useRequestBodyLimit } from '../src/limits/body-size.ts';
 import { canonicalOperations, hashDocument } from '../src/limits/persisted-operations.ts';
 import { persistedOperationsManifest } from '../src/limits/persisted-operations-codegen.ts';
 import type { Embedder } from '../src/providers/embedder.ts';
@@ -137,6 +139,8 @@ describe('default limits', () => {
 
     // Small pages: priced low, so the request reaches the resolvers (and authentication).
     expect(codesOf(await post(app, { query, variables: { n: 10 } }))).toEqual(['UNAUTHENTICATED']);
+    // Verdicts are remembered per document and page-size values: the big pages stay refused.
+    expect((await post(app, { query, variables: { n: 100 } })).body.errors?.[0]?.extensions?.found).toBe(found);
     // No page size at all: the default page (20) is assumed — 20 × 20 messages with their
     // citations is over the limit; nested connections must ask for small pages.
     const defaults = await post(app, { query });
@@ -393,5 +397,46 @@ describe('PERSISTED_OPERATIONS=only', () => {
     stop();
     expect(failed).toBeNull();
     expect(kinds[0]).toBe('INVITED');
+  });
+});
+
+describe('request body limit', () => {
+  const limited = createYoga({
+    schema: createSchema({ typeDefs: 'type Query { echo(text: String!): String! }', resolvers: { Query: { echo: (_: unknown, a: { text: string }) => a.text } } }),
+    plugins: [useRequestBodyLimit(200)],
+    maxRequestBodySize: false,
+    logging: false,
+  });
+  const body = (text: string) => JSON.stringify({ query: 'query($t: String!) { echo(text: $t) }', variables: { t: text } });
+  const send = (init: RequestInit) =>
+    limited.fetch('http://test/graphql', { method: 'POST', headers: { 'content-type': 'application/json' }, ...init } as RequestInit);
+
+  it('answers a body within the limit, declared or streamed (chunked)', async () => {
+    const declared = await send({ body: body('short') });
+    expect(await declared.json()).toEqual({ data: { echo: 'short' } });
+    const streamed = await send({ body: new Blob([body('also short')]).stream(), duplex: 'half' } as RequestInit);
+    expect(await streamed.json()).toEqual({ data: { echo: 'also short' } });
+  });
+
+  it('refuses a declared Content-Length over the limit with 413 REQUEST_ENTITY_TOO_LARGE, before reading it', async () => {
+    const answer = await send({ body: body('x'.repeat(300)) });
+    expect(answer.status).toBe(413);
+    expect((await answer.json()).errors[0].extensions).toMatchObject({ code: 'REQUEST_ENTITY_TOO_LARGE', limitBytes: 200 });
+  });
+
+  it('refuses a streamed body once it passes the limit', async () => {
+    const answer = await send({ body: new Blob([body('y'.repeat(300))]).stream(), duplex: 'half' } as RequestInit);
+    expect(answer.status).toBe(413);
+    expect((await answer.json()).errors[0].extensions).toMatchObject({ code: 'REQUEST_ENTITY_TOO_LARGE' });
+  });
+
+  it('refuses a malformed Content-Length with 400', async () => {
+    const answer = await send({ body: body('z'), headers: { 'content-type': 'application/json', 'content-length': '1, 2' } });
+    expect(answer.status).toBe(400);
+  });
+
+  it('prices by the variables that set page sizes only', () => {
+    const document = parse('query($a: Int, $b: String, $ids: [ID!]!) { x(first: $a, filter: $b) { y(last: 3) } nodes(ids: $ids) { id } }');
+    expect(pageSizeVariables(document)).toEqual(['a', 'ids']);
   });
 });

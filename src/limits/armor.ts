@@ -195,15 +195,68 @@ export function operationCost(
  * the operation runs (queries and mutations over HTTP and WebSocket, and subscriptions).
  */
 export function useQueryLimits(limits: QueryLimits, pages: PageSizes, hideSuggestions: boolean): Plugin[] {
+  const verdicts = costVerdictCache();
   const priceCheck = ({ args, setResultAndStopExecution }: {
     args: { schema: GraphQLSchema; document: DocumentNode; variableValues?: Readonly<Record<string, unknown>> | null };
     setResultAndStopExecution: (result: { errors: readonly GraphQLError[] }) => void;
   }) => {
-    const errors = costErrors(args.schema, args.document, args.variableValues, limits.maxCost, pages);
+    const errors = verdicts(args.document, args.variableValues, () =>
+      costErrors(args.schema, args.document, args.variableValues, limits.maxCost, pages),
+    );
     if (errors.length) setResultAndStopExecution({ errors });
   };
   return [
     EnvelopArmorPlugin(armorConfig(limits, hideSuggestions)) as Plugin,
     { onExecute: priceCheck, onSubscribe: priceCheck },
   ];
+}
+
+/** Distinct page-size variable values remembered per document (a client may page with many sizes). */
+const VERDICTS_PER_DOCUMENT = 64;
+
+/**
+ * Pricing re-visits and re-validates the document, about a tenth of the CPU of a small query
+ * (bench:graphql), yet its verdict depends only on the document and on the values of the
+ * variables that give page sizes. Yoga's parser cache hands out the same DocumentNode for the
+ * same text, so verdicts are remembered per document object (dropped with it) and keyed by
+ * those variables' values.
+ */
+export function costVerdictCache() {
+  const byDocument = new WeakMap<DocumentNode, { pageVariables: string[]; verdicts: Map<string, readonly GraphQLError[]> }>();
+  return (
+    document: DocumentNode,
+    variables: Readonly<Record<string, unknown>> | null | undefined,
+    price: () => readonly GraphQLError[],
+  ): readonly GraphQLError[] => {
+    let entry = byDocument.get(document);
+    if (!entry) {
+      entry = { pageVariables: pageSizeVariables(document), verdicts: new Map() };
+      byDocument.set(document, entry);
+    }
+    const key = JSON.stringify(entry.pageVariables.map((name) => variables?.[name] ?? null));
+    let verdict = entry.verdicts.get(key);
+    if (!verdict) {
+      verdict = price();
+      if (entry.verdicts.size >= VERDICTS_PER_DOCUMENT) entry.verdicts.delete(entry.verdicts.keys().next().value!);
+      entry.verdicts.set(key, verdict);
+    }
+    return verdict;
+  };
+}
+
+/** Names of the variables used (anywhere) in the page-size arguments `first`, `last` and `ids`. */
+export function pageSizeVariables(document: DocumentNode): string[] {
+  const names = new Set<string>();
+  visit(document, {
+    Argument(node: ArgumentNode) {
+      if (!PAGE_ARGS.has(node.name.value) && node.name.value !== 'ids') return undefined;
+      visit(node.value, {
+        Variable(variable) {
+          names.add(variable.name.value);
+        },
+      });
+      return false;
+    },
+  });
+  return [...names].sort();
 }
