@@ -23,6 +23,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
+import { EVENTS_CHANNEL, parseNotification } from '../src/pubsub.ts';
 import { cancelled, type ChatModel } from '../src/providers/chat-model.ts';
 import { startServer } from '../src/server.ts';
 import { hashEmbedder } from '../tests/helpers/hash-embedder.ts';
@@ -78,11 +79,12 @@ if (config.databaseUrl) {
   await listener.connect();
   listener.on('notification', (message) => {
     const at = wallClock();
-    const { topic, detail } = JSON.parse(message.payload ?? '{}') as { topic?: string; detail?: { kind?: string; text?: string } };
+    if (message.channel !== EVENTS_CHANNEL || !message.payload) return;
+    const { topic, detail } = parseNotification(message.payload) as { topic?: string; detail?: { kind?: string; text?: string } };
     if (!topic?.startsWith('messageStream:') || detail?.kind !== 'delta' || !detail.text) return;
     for (const stamp of readStamps(detail.text)) notifyLatencies.push(at - stamp.at);
   });
-  await listener.query('LISTEN ragchat_events');
+  await listener.query(`LISTEN ${EVENTS_CHANNEL}`);
 }
 
 const loop = monitorEventLoopDelay({ resolution: 5 });

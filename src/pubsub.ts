@@ -65,6 +65,14 @@ export async function createEventPubSub(connectionString: string | undefined, lo
   return Object.assign(pubsub, { close: () => target.close() });
 }
 
+/** The LISTEN channel of every event. */
+export const EVENTS_CHANNEL = CHANNEL;
+
+/** An event from a NOTIFY payload: "<sequence> <json>" (the sequence only keeps payloads distinct, see below). */
+export function parseNotification(payload: string): { topic: string; detail: unknown } {
+  return JSON.parse(payload.slice(payload.indexOf(' ') + 1)) as { topic: string; detail: unknown };
+}
+
 /**
  * An EventTarget whose events go through Postgres. One dedicated connection both
  * LISTENs and NOTIFYs: one session sends in order, so subscribers see events in the
@@ -111,9 +119,7 @@ class PostgresEventTarget extends EventTarget {
     const client = new pg.Client({ connectionString: this.connectionString });
     client.on('notification', (message) => {
       if (message.channel !== CHANNEL || !message.payload) return;
-      // "<sequence> <json>": the sequence number only keeps payloads distinct (see above).
-      const json = message.payload.slice(message.payload.indexOf(' ') + 1);
-      const { topic, detail } = JSON.parse(json) as { topic: string; detail: unknown };
+      const { topic, detail } = parseNotification(message.payload);
       super.dispatchEvent(new CustomEvent(topic, { detail }));
     });
     client.on('error', (error) => {
