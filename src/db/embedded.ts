@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import { btree_gin } from '@electric-sql/pglite/contrib/btree_gin';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import pg from 'pg';
@@ -20,14 +21,17 @@ export interface EmbeddedPostgres {
   close(): Promise<void>;
 }
 
+/** pgvector for embeddings; btree_gin for the (tenant, full-text) index of chunks. */
+const extensions = { vector, btree_gin };
+
 /** `dataDir` of `null` keeps the database in memory (tests). */
 export async function startEmbeddedPostgres(dataDir: string | null): Promise<EmbeddedPostgres> {
   let db: PGlite;
   if (dataDir) {
     fs.mkdirSync(dataDir, { recursive: true });
-    db = await PGlite.create(path.join(dataDir, 'pgdata'), { extensions: { vector } });
+    db = await PGlite.create(path.join(dataDir, 'pgdata'), { extensions });
   } else {
-    db = await PGlite.create({ extensions: { vector } });
+    db = await PGlite.create({ extensions });
   }
   const server = new PGLiteSocketServer({
     db,
