@@ -44,8 +44,9 @@ function extractText(bytes: Uint8Array): Extraction {
   return { pages: [{ pageNumber: 1, text }], pageCount: 1 };
 }
 
-async function extractPdf(bytes: Uint8Array): Promise<Extraction> {
-  const parser = new PDFParse({
+/** pdf-parse set up as ingestion uses it (bench/ingest.ts measures raw extraction with it too). */
+export function openPdf(bytes: Uint8Array): PDFParse {
+  return new PDFParse({
     // pdf.js takes ownership of (detaches) the buffer it is given: hand it a copy so the
     // caller can still hash or store its bytes.
     data: new Uint8Array(bytes),
@@ -53,6 +54,10 @@ async function extractPdf(bytes: Uint8Array): Promise<Extraction> {
     isEvalSupported: false, // uploads are untrusted: never compile PDF functions with eval
     ...pdfjsResources,
   });
+}
+
+async function extractPdf(bytes: Uint8Array): Promise<Extraction> {
+  const parser = openPdf(bytes);
   try {
     // One pass over the pages: pdf-parse's own per-page text, nothing re-read.
     const result = await parser.getText();
