@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanText } from '../src/ingest/clean.ts';
 import { detectContentType } from '../src/ingest/detect.ts';
 import { IngestError, IngestErrorCode } from '../src/ingest/errors.ts';
-import { extractPages, type Extraction } from '../src/ingest/extract.ts';
+import { extractPages, extractPieces, PAGES_PER_PIECE, type Extraction, type PagePiece } from '../src/ingest/extract.ts';
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
 const bytesOf = (...parts: (number[] | string)[]) =>
@@ -76,16 +76,23 @@ describe('detectContentType', () => {
   });
 });
 
-// A minimal PDF: pdf.js rebuilds the missing cross-reference table (quietly).
+// A minimal PDF: pdf.js rebuilds the missing cross-reference table (quietly). Every page is
+// an object of its own (pdf.js refuses a page tree that lists one page object twice), all
+// drawing the same content stream.
 function builtPdf(pageCount: number, content: string): Uint8Array {
-  const kids = Array.from({ length: pageCount }, () => '3 0 R').join(' ');
+  const pageIds = Array.from({ length: pageCount }, (_, i) => 5 + i);
+  const pages = pageIds
+    .map(
+      (id) =>
+        `${id} 0 obj <</Type/Page/Parent 2 0 R/MediaBox[0 0 300 200]/Resources<</Font<</F1 3 0 R>>>>/Contents 4 0 R>> endobj\n`,
+    )
+    .join('');
   return utf8(
     '%PDF-1.4\n1 0 obj <</Type/Catalog/Pages 2 0 R>> endobj\n' +
-      `2 0 obj <</Type/Pages/Kids[${kids}]/Count ${pageCount}>> endobj\n` +
-      '3 0 obj <</Type/Page/Parent 2 0 R/MediaBox[0 0 300 200]' +
-      '/Resources<</Font<</F1 4 0 R>>>>/Contents 5 0 R>> endobj\n' +
-      '4 0 obj <</Type/Font/Subtype/Type1/BaseFont/Helvetica>> endobj\n' +
-      `5 0 obj <</Length ${content.length}>> stream\n${content}\nendstream endobj\n` +
+      `2 0 obj <</Type/Pages/Kids[${pageIds.map((id) => `${id} 0 R`).join(' ')}]/Count ${pageCount}>> endobj\n` +
+      '3 0 obj <</Type/Font/Subtype/Type1/BaseFont/Helvetica>> endobj\n' +
+      `4 0 obj <</Length ${content.length}>> stream\n${content}\nendstream endobj\n` +
+      pages +
       'trailer <</Root 1 0 R>>\n%%EOF\n',
   );
 }
@@ -102,6 +109,27 @@ describe('extractPages for built PDFs', () => {
     const drawing = builtPdf(1, '0 0 1 rg 10 10 100 100 re f');
     expect(await codeOf(() => extractPages(drawing, 'application/pdf'))).toBe(IngestErrorCode.NO_TEXT);
     expect(await codeOf(() => extractPages(builtPdf(0, ''), 'application/pdf'))).toBe(IngestErrorCode.EMPTY);
+  });
+
+  it('yields the pages in order, a piece at a time, each piece knowing the page count', async () => {
+    const pdf = builtPdf(PAGES_PER_PIECE * 2 + 3, 'BT /F1 12 Tf 20 100 Td (Same words on every page.) Tj ET');
+    const pieces: PagePiece[] = [];
+    for await (const piece of extractPieces(pdf, 'application/pdf')) pieces.push(piece);
+    expect(pieces.map((piece) => piece.pages.length)).toEqual([PAGES_PER_PIECE, PAGES_PER_PIECE, 3]);
+    expect(pieces.every((piece) => piece.pageCount === PAGES_PER_PIECE * 2 + 3)).toBe(true);
+    expect(pieces.flatMap((piece) => piece.pages.map((page) => page.pageNumber))).toEqual(
+      Array.from({ length: PAGES_PER_PIECE * 2 + 3 }, (_, i) => i + 1),
+    );
+  });
+
+  it('says NO_TEXT only after the last piece, once the whole document had too few letters', async () => {
+    const drawing = builtPdf(PAGES_PER_PIECE + 1, '0 0 1 rg 10 10 100 100 re f');
+    const seen: number[] = [];
+    const failure = await codeOf(async () => {
+      for await (const piece of extractPieces(drawing, 'application/pdf')) seen.push(piece.pages.length);
+    });
+    expect(failure).toBe(IngestErrorCode.NO_TEXT);
+    expect(seen).toEqual([PAGES_PER_PIECE, 1]);
   });
 });
 

@@ -33,9 +33,41 @@ const pdfjsResources = {
   standardFontDataUrl: `${join(pdfjsDir, 'standard_fonts')}/`,
 };
 
+/** Pages per pdf-parse call when extracting a PDF piece by piece. */
+export const PAGES_PER_PIECE = 8;
+
+/** A run of consecutive pages, as extraction produces them. */
+export interface PagePiece {
+  pages: Page[];
+  /** Pages in the whole document. */
+  pageCount: number;
+}
+
+/** All pages at once. */
 export async function extractPages(bytes: Uint8Array, contentType: ContentType): Promise<Extraction> {
+  const pages: Page[] = [];
+  let pageCount = 0;
+  for await (const piece of extractPieces(bytes, contentType)) {
+    pages.push(...piece.pages);
+    pageCount = piece.pageCount;
+  }
+  return { pages, pageCount };
+}
+
+/**
+ * The pages in order, a few at a time, so that ingestion can chunk, embed and write the first
+ * pages while pdf.js reads the next ones. Whole-document verdicts come where they can be made:
+ * EMPTY before the first piece, NO_TEXT after the last (a consumer must not commit before the
+ * iteration has finished).
+ */
+export async function* extractPieces(bytes: Uint8Array, contentType: ContentType): AsyncGenerator<PagePiece> {
   if (bytes.length === 0) throw new IngestError(IngestErrorCode.EMPTY);
-  return contentType === 'application/pdf' ? extractPdf(bytes) : extractText(bytes);
+  if (contentType !== 'application/pdf') {
+    const { pages, pageCount } = extractText(bytes);
+    yield { pages, pageCount };
+    return;
+  }
+  yield* extractPdfPieces(bytes);
 }
 
 function extractText(bytes: Uint8Array): Extraction {
@@ -56,18 +88,32 @@ export function openPdf(bytes: Uint8Array): PDFParse {
   });
 }
 
-async function extractPdf(bytes: Uint8Array): Promise<Extraction> {
+async function* extractPdfPieces(bytes: Uint8Array): AsyncGenerator<PagePiece> {
   const parser = openPdf(bytes);
   try {
-    // One pass over the pages: pdf-parse's own per-page text, nothing re-read.
-    const result = await parser.getText();
-    if (result.total === 0) throw new IngestError(IngestErrorCode.EMPTY);
-    const pages = result.pages.map((page) => ({ pageNumber: page.num, text: page.text }));
-    await appendFormValues(parser, pages);
-    if (!hasLetters(pages)) throw new IngestError(IngestErrorCode.NO_TEXT);
-    return { pages, pageCount: result.total };
-  } catch (error) {
-    throw toIngestError(error);
+    // pdf-parse loads the document on the first call and keeps it; each call reads only its
+    // pages, and every result says how many pages the document has.
+    let formLines: Map<number, string[]> | null = null;
+    let letters = 0;
+    let pageCount = 0;
+    for (let first = 1; first === 1 || first <= pageCount; first += PAGES_PER_PIECE) {
+      let result;
+      try {
+        result = await parser.getText({ first, last: first + PAGES_PER_PIECE - 1 });
+      } catch (error) {
+        throw toIngestError(error);
+      }
+      pageCount = result.total;
+      if (pageCount === 0) throw new IngestError(IngestErrorCode.EMPTY);
+      formLines ??= await formValuesByPage(parser);
+      const pages = result.pages.map((page) => {
+        const lines = formLines!.get(page.num);
+        return { pageNumber: page.num, text: lines ? `${page.text}\n\n${lines.join('\n')}` : page.text };
+      });
+      letters += countLetters(pages, MIN_LETTERS - letters);
+      yield { pages, pageCount };
+    }
+    if (letters < MIN_LETTERS) throw new IngestError(IngestErrorCode.NO_TEXT);
   } finally {
     await parser.destroy();
   }
@@ -87,12 +133,13 @@ function toIngestError(error: unknown): unknown {
   }
 }
 
-function hasLetters(pages: Page[]): boolean {
+/** Letters in the pages, counting no further than `enough`. */
+function countLetters(pages: Page[], enough: number): number {
   let letters = 0;
   for (const { text } of pages) {
-    for (const _ of text.matchAll(/\p{L}/gu)) if (++letters >= MIN_LETTERS) return true;
+    for (const _ of text.matchAll(/\p{L}/gu)) if (++letters >= enough) return letters;
   }
-  return false;
+  return letters;
 }
 
 // The part of pdf.js's field objects we read (see PDFDocumentProxy.getFieldObjects).
@@ -110,28 +157,31 @@ interface FormSource {
 
 /**
  * Filled-in AcroForm values are not part of the page's text content, yet they are often the
- * point of the document. Text and choice fields are appended to their page as "Name: value"
- * lines; password and hidden fields are skipped. pdf-parse keeps the loaded pdf.js document
- * in a private `doc` field; reading it avoids opening the file a second time. If a future
- * pdf-parse renames it, form values silently disappear (the libreoffice-form test catches it).
+ * point of the document. Text and choice fields become "Name: value" lines of their page
+ * (1-based page number → lines); password and hidden fields are skipped. pdf-parse keeps the
+ * loaded pdf.js document in a private `doc` field; reading it avoids opening the file a second
+ * time. If a future pdf-parse renames it, form values silently disappear (the
+ * libreoffice-form test catches it).
  */
-async function appendFormValues(parser: PDFParse, pages: Page[]): Promise<void> {
+async function formValuesByPage(parser: PDFParse): Promise<Map<number, string[]>> {
+  const byPage = new Map<number, string[]>();
   const doc = Reflect.get(parser, 'doc') as FormSource | undefined;
   // A damaged form dictionary must not cost the document its page text.
   const fields = await doc?.getFieldObjects().catch(() => null);
-  if (!fields) return;
-  const linesByPage = new Map<Page, Set<string>>();
+  if (!fields) return byPage;
+  const seen = new Map<number, Set<string>>(); // a Set per page: one field, many widgets
   for (const [key, widgets] of Object.entries(fields)) {
     for (const field of widgets) {
       const value = fieldText(field);
-      const page = pages[field.page ?? 0];
-      if (value === '' || page === undefined) continue;
-      const lines = linesByPage.get(page) ?? new Set<string>(); // a Set: one field, many widgets
+      if (value === '') continue;
+      const pageNumber = (field.page ?? 0) + 1;
+      const lines = seen.get(pageNumber) ?? new Set<string>();
       lines.add(`${field.name ?? key}: ${value}`);
-      linesByPage.set(page, lines);
+      seen.set(pageNumber, lines);
     }
   }
-  for (const [page, lines] of linesByPage) page.text += `\n\n${[...lines].join('\n')}`;
+  for (const [pageNumber, lines] of seen) byPage.set(pageNumber, [...lines]);
+  return byPage;
 }
 
 function fieldText(field: FieldObject): string {
