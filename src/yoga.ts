@@ -10,6 +10,8 @@ import { AppError, ErrorCode } from './errors.ts';
 import { useQueryLimits } from './limits/armor.ts';
 import { useDisableIntrospection } from './limits/introspection.ts';
 import { loadAllowList, usePersistedOperationsMode } from './limits/persisted-operations.ts';
+import { useRateLimit } from './limits/rate-limit.ts';
+import type { RateLimiter } from './limits/rate-limiter.ts';
 import { useRequestTimeout } from './limits/timeout.ts';
 import type { Logger } from './logger.ts';
 import type { Health } from './observability/health.ts';
@@ -36,15 +38,18 @@ export interface YogaOptions {
     | 'persistedOperationsFile'
     | 'metrics'
     | 'metricsToken'
+    | 'planLimits'
   >;
   /** This instance's metrics registry and health checks (served at /metrics, /health, /ready). */
   metrics: Metrics;
   health: Health;
+  /** Requests per minute per member, by plan. */
+  rateLimiter: RateLimiter;
 }
 
 export type Yoga = ReturnType<typeof createYogaApp>;
 
-export function createYogaApp({ schema, context, graphiql, logger, config, metrics, health }: YogaOptions) {
+export function createYogaApp({ schema, context, graphiql, logger, config, metrics, health, rateLimiter }: YogaOptions) {
   const allowList = config.persistedOperations === 'off' ? null : loadAllowList(config.persistedOperationsFile);
   if (allowList) logger.info({ mode: config.persistedOperations, operations: allowList.size }, 'persisted operations on');
   if (graphiql && (!config.introspection || config.persistedOperations === 'only')) {
@@ -75,6 +80,8 @@ export function createYogaApp({ schema, context, graphiql, logger, config, metri
       ),
       config.introspection ? {} : useDisableIntrospection(),
       useRequestTimeout(config.requestTimeoutMs),
+      // After validation (a refused request costs no execution) and before any resolver.
+      useRateLimit(rateLimiter, config.planLimits, (plan) => metrics.countRateLimited(plan)),
     ],
     // Multipart uploads: one file per request, refused while streaming once it passes the limit
     // (Yoga answers REQUEST_ENTITY_TOO_LARGE; the service checks other inputs with the same code).
@@ -94,6 +101,7 @@ export function createYogaApp({ schema, context, graphiql, logger, config, metri
         const original = error instanceof GraphQLError ? error.originalError : error;
         const at = error instanceof GraphQLError ? { nodes: error.nodes, path: error.path } : {};
         if (original instanceof AppError) {
+          if (original.code === ErrorCode.QUOTA_EXCEEDED) metrics.countQuotaExceeded(String(original.details.limit ?? 'unknown'));
           return new GraphQLError(original.message, {
             ...at,
             extensions: { ...original.details, code: original.code },
