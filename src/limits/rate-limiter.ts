@@ -42,6 +42,8 @@ const PRUNE_EVERY_MS = 60_000;
 
 interface Slot {
   window: number;
+  /** The limit of the last hit (to know when the key is close to it). */
+  limit: number;
   /** The total of all instances as of the last sync (our flushed counts included). */
   shared: number;
   /** This instance's counts since the last sync. */
@@ -64,11 +66,13 @@ export function createRateLimiter(store: CounterStore, options: RateLimiterOptio
 
   async function push(): Promise<void> {
     const current = Math.floor(now() / WINDOW_MS);
-    // Take the pending counts of the current window; slots of ended windows are dropped.
+    // Take the pending counts of the current window; slots of ended windows are dropped. Keys
+    // past half their limit are read back even without new counts here, so this instance
+    // learns what the others counted before its own count reaches the limit.
     const deltas = new Map<string, number>();
     for (const [key, slot] of slots) {
       if (slot.window !== current) slots.delete(key);
-      else if (slot.pending > 0) {
+      else if (slot.pending > 0 || 2 * slot.shared >= slot.limit) {
         deltas.set(key, slot.pending);
         slot.shared += slot.pending;
         slot.pending = 0;
@@ -130,9 +134,10 @@ export function createRateLimiter(store: CounterStore, options: RateLimiterOptio
       const window = Math.floor(at / WINDOW_MS);
       let slot = slots.get(key);
       if (!slot || slot.window !== window) {
-        slot = { window, shared: 0, pending: 0 };
+        slot = { window, limit: limitPerMinute, shared: 0, pending: 0 };
         slots.set(key, slot);
       }
+      slot.limit = limitPerMinute;
       const retryAfterSeconds = Math.max(1, Math.ceil(((window + 1) * WINDOW_MS - at) / 1000));
       if (slot.shared + slot.pending >= limitPerMinute) return { allowed: false, retryAfterSeconds };
       slot.pending += 1;
