@@ -11,6 +11,7 @@ import { createHealth, type Health } from './observability/health.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import { createWorkerMonitor } from './observability/worker-monitor.ts';
 import { createRateLimiter, postgresCounterStore, type RateLimiter } from './limits/rate-limiter.ts';
+import { redisCounterStore } from './limits/redis-counter-store.ts';
 import type { ChatModel } from './providers/chat-model.ts';
 import type { Embedder } from './providers/embedder.ts';
 import { createModels, type Models } from './providers/registry.ts';
@@ -92,9 +93,9 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
   const contextFactory = createContextFactory(services, pubsub, logger);
   const workerMonitor = config.runWorker ? createWorkerMonitor(metrics) : null;
   const health = createHealth({ pool: db.pool, worker: workerMonitor && (() => workerMonitor.status()) });
-  // Request counters shared by the instances live in PostgreSQL; another CounterStore (Redis)
-  // would be chosen here.
-  const rateLimiter = createRateLimiter(postgresCounterStore(db.pool), { syncIntervalMs: config.rateLimitSyncMs, logger });
+  // Request counters shared by the instances: Redis when configured, else PostgreSQL.
+  const counterStore = config.redisUrl ? await redisCounterStore(config.redisUrl, logger) : postgresCounterStore(db.pool);
+  const rateLimiter = createRateLimiter(counterStore, { syncIntervalMs: config.rateLimitSyncMs, logger });
   const yoga = createYogaApp({ schema, context: contextFactory, graphiql: config.graphiql, logger, config, metrics, health, rateLimiter });
   const worker = workerMonitor
     ? await startWorker(db, { prisma: db.prisma, pubsub, storage, embedders: models.embedders, logger, ftsConfig: config.ftsConfig }, config, {

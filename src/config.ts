@@ -51,6 +51,8 @@ const Env = z.object({
     }),
   /** How often each instance adds its request counts to the shared ones (and reads the others'). */
   RATE_LIMIT_SYNC_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+  /** Set → request counters are shared through Redis instead of PostgreSQL. */
+  REDIS_URL: z.string().url().optional(),
   /** Run the ingestion worker inside this process (off for API-only instances of a scale-out). */
   RUN_WORKER: boolean.default(true),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(2),
@@ -108,6 +110,7 @@ export interface Config {
   /** Effective limits of every plan (built-in values, TENANT_MAX_*, PLAN_LIMITS). */
   planLimits: Record<Plan, PlanLimits>;
   rateLimitSyncMs: number;
+  redisUrl: string | undefined;
   runWorker: boolean;
   workerConcurrency: number;
   jobMaxAttempts: number;
@@ -153,6 +156,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     defaultPlan: e.DEFAULT_PLAN,
     planLimits: resolvePlanLimits(e.PLAN_LIMITS, { maxDocuments: e.TENANT_MAX_DOCUMENTS, maxBytes: e.TENANT_MAX_BYTES }),
     rateLimitSyncMs: e.RATE_LIMIT_SYNC_MS,
+    redisUrl: e.REDIS_URL,
     runWorker: e.RUN_WORKER,
     workerConcurrency: e.WORKER_CONCURRENCY,
     jobMaxAttempts: e.JOB_MAX_ATTEMPTS,
