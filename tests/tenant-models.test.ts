@@ -89,6 +89,12 @@ describe('validation', () => {
       const { tenant: current } = await offline.ok(TenantModelsDocument, {}, tenant.admin.token);
       expect(current.settings.availableEmbeddingModels).toEqual(['local/use-lite']);
       expect(current.settings.availableChatModels).toEqual(['local/extractive']);
+
+      // A model chosen while a key was configured, then the key removed: a clear refusal.
+      await offline.db.pool.query(`UPDATE tenants SET embedding_model = 'gemini-embedding-001' WHERE id = $1`, [tenant.id]);
+      offline.services.auth.forgetCallers(tenant.id);
+      const search = await offline.run(SearchDocument, { query: 'anything', first: 1 }, tenant.admin.token);
+      expect(search.errors?.[0]?.extensions).toMatchObject({ code: 'FAILED_PRECONDITION', reason: 'GEMINI_NOT_CONFIGURED' });
     } finally {
       await offline.close();
     }

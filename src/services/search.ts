@@ -4,7 +4,8 @@ import type pg from 'pg';
 import { z } from 'zod';
 import type { Tenant } from '../db/generated/client.ts';
 import { toStoredVector } from '../providers/embedder.ts';
-import { effectiveChoices, type Models } from '../providers/registry.ts';
+import { AppError, ErrorCode } from '../errors.ts';
+import { effectiveChoices, ModelUnavailableError, type Models } from '../providers/registry.ts';
 import { hybridSearch, type RetrievalParams, type ScoredChunk } from '../retrieval/search.ts';
 import { parseInput } from './validation.ts';
 import type { Viewer } from './viewer.ts';
@@ -25,7 +26,18 @@ export function createSearchService(pool: pg.Pool, viewer: Viewer, tenant: () =>
     async search(query: string, limit: number): Promise<ScoredChunk[]> {
       const input = parseInput(SearchInput, { query, limit });
       const choices = effectiveChoices(await tenant(), options.models, options.defaultFtsConfig);
-      const embedder = options.models.embedders.get(choices.embeddingModel);
+      let embedder;
+      try {
+        embedder = options.models.embedders.get(choices.embeddingModel);
+      } catch (error) {
+        // The tenant chose a model this deployment no longer runs (e.g. GEMINI_API_KEY removed).
+        if (error instanceof ModelUnavailableError) {
+          throw new AppError(ErrorCode.FAILED_PRECONDITION, `${error.message}; an ADMIN can choose another embedding model`, {
+            reason: error.reason,
+          });
+        }
+        throw error;
+      }
       const [vector] = await embedder.embed([input.query], { task: 'query' });
       const { retrieval } = options;
       return hybridSearch(
