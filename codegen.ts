@@ -12,7 +12,7 @@ const shared = {
   useTypeImports: true,
   importExtension: '.ts',
   enumsAsTypes: true,
-  scalars: { DateTime: 'string', File: 'File' },
+  scalars: { DateTime: 'string', Date: 'string', JSON: 'unknown', File: 'File' },
   strictScalars: true,
 } as const;
 

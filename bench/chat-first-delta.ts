@@ -132,6 +132,9 @@ export async function measureFirstDelta(options: FirstDeltaOptions): Promise<Fir
       DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'bench-chat-')),
       JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0123',
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+      // Many questions from few members: no plan limit may interfere.
+      DEFAULT_PLAN: 'ENTERPRISE',
+      PLAN_LIMITS: JSON.stringify({ ENTERPRISE: { requestsPerMinute: null } }),
     }),
     runWorker: false,
   };

@@ -76,6 +76,10 @@ const productEnv: NodeJS.ProcessEnv = {
   JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0123456789',
   // API instances of a scale-out; the embedded database keeps its worker in the API process.
   RUN_WORKER: databaseUrl ? 'false' : 'true',
+  // The per-member rate limit runs on every request (its cost is part of the figure), with a
+  // limit the load never reaches: a refused request would be cheaper than a real one.
+  DEFAULT_PLAN: 'ENTERPRISE',
+  PLAN_LIMITS: JSON.stringify({ ENTERPRISE: { requestsPerMinute: 1_000_000_000 } }),
 };
 delete productEnv.GEMINI_API_KEY; // the embedded models: no network in a benchmark
 

@@ -24,6 +24,7 @@ import { cleanText } from '../src/ingest/clean.ts';
 import { extractPages, openPdf } from '../src/ingest/extract.ts';
 import { createLogger } from '../src/logger.ts';
 import type { Embedder } from '../src/providers/embedder.ts';
+import { singleEmbedder } from '../src/providers/registry.ts';
 import { createEmbedder } from '../src/providers/index.ts';
 import { postgresStorage } from '../src/storage/index.ts';
 import { hashEmbedder } from '../tests/helpers/hash-embedder.ts';
@@ -93,7 +94,7 @@ async function pipeline(embedder: Embedder): Promise<{ pages: number; seconds: n
       prisma: app.db.prisma,
       pubsub: app.pubsub,
       storage: postgresStorage,
-      embedder,
+      embedders: singleEmbedder(embedder),
       logger: recorder.logger,
       ftsConfig: config.ftsConfig,
     };

@@ -29,6 +29,7 @@ import { loadConfig } from '../src/config.ts';
 import { ingestDocument } from '../src/ingest/pipeline.ts';
 import { createLogger } from '../src/logger.ts';
 import type { Embedder } from '../src/providers/embedder.ts';
+import { singleEmbedder } from '../src/providers/registry.ts';
 import { createEmbedder, toStoredVector } from '../src/providers/index.ts';
 import {
   DEFAULT_RETRIEVAL,
@@ -134,12 +135,13 @@ const config = {
     DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'bench-retrieval-')),
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     TENANT_MAX_DOCUMENTS: '100000',
+    DEFAULT_PLAN: 'ENTERPRISE',
   }),
   runWorker: false, // documents are ingested below, in order, by this process
 };
 const logger = createLogger(config.logLevel);
 const app = await createApp(config, logger, { inMemory: true, embedder });
-const deps = { prisma: app.db.prisma, pubsub: app.pubsub, storage: postgresStorage, embedder, logger, ftsConfig: config.ftsConfig };
+const deps = { prisma: app.db.prisma, pubsub: app.pubsub, storage: postgresStorage, embedders: singleEmbedder(embedder), logger, ftsConfig: config.ftsConfig };
 
 /** Adds the abstracts to a new tenant through the product path; returns document id → SciFact ids. */
 async function loadTenant(name: string, docs: Doc[]): Promise<{ tenantId: string; ids: Map<string, string[]> }> {

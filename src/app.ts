@@ -10,9 +10,11 @@ import type { Logger } from './logger.ts';
 import { createHealth, type Health } from './observability/health.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import { createWorkerMonitor } from './observability/worker-monitor.ts';
+import { createRateLimiter, postgresCounterStore, type RateLimiter } from './limits/rate-limiter.ts';
+import { redisCounterStore } from './limits/redis-counter-store.ts';
 import type { ChatModel } from './providers/chat-model.ts';
 import type { Embedder } from './providers/embedder.ts';
-import { createChatModel, createEmbedder } from './providers/index.ts';
+import { createModels, type Models } from './providers/registry.ts';
 import { createEventPubSub, type PubSub } from './pubsub.ts';
 import { DEFAULT_RETRIEVAL } from './retrieval/search.ts';
 import { schema } from './schema/index.ts';
@@ -27,8 +29,12 @@ export interface App {
   logger: Logger;
   db: Database;
   pubsub: PubSub;
+  /** The default embedder and chat model (tenants may choose others from `models`). */
   embedder: Embedder;
   chatModel: ChatModel;
+  models: Models;
+  /** Requests per minute per member (plans). */
+  rateLimiter: RateLimiter;
   generations: GenerationRunner;
   services: Services;
   yoga: Yoga;
@@ -62,39 +68,37 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
   // This instance's Prometheus registry; components record into it (see src/observability/).
   const metrics = createMetrics({ pool: db.pool, logger });
   const pubsub = await createEventPubSub(config.databaseUrl, logger);
-  const embedder =
-    options.embedder ??
-    createEmbedder({
-      geminiApiKey: config.geminiApiKey,
-      geminiBaseUrl: config.geminiBaseUrl,
-      geminiEmbeddingModel: config.geminiEmbeddingModel,
-    });
-  const chatModel =
-    options.chatModel ??
-    createChatModel({
-      geminiApiKey: config.geminiApiKey,
-      geminiBaseUrl: config.geminiBaseUrl,
-      geminiChatModel: config.geminiChatModel,
-    });
+  // Models by name: the configured defaults (or the instances given) and the others a tenant may pick.
+  const models = createModels({
+    geminiApiKey: config.geminiApiKey,
+    geminiBaseUrl: config.geminiBaseUrl,
+    geminiEmbeddingModel: config.geminiEmbeddingModel,
+    geminiChatModel: config.geminiChatModel,
+    embedder: options.embedder,
+    chatModel: options.chatModel,
+  });
+  const embedder = models.embedders.get(models.embedders.defaultModel);
+  const chatModel = models.chatModels.get(models.chatModels.defaultModel);
   const generations = createGenerationRunner({
     prisma: db.prisma,
     pool: db.pool,
     pubsub,
-    embedder,
-    chatModel,
+    models,
     logger,
-    ftsConfig: config.ftsConfig,
     onAnswerFinished: (answer) => metrics.recordModelTokens(answer),
   });
   const tokens = createTokenSigner(resolveJwtSecret(config.jwtSecret, config.dataDir), config.jwtTtlSeconds);
   const storage = postgresStorage;
-  const services = createServices({ db, pubsub, tokens, storage, generations, embedder, retrieval: DEFAULT_RETRIEVAL, config });
+  const services = createServices({ db, pubsub, tokens, storage, generations, models, retrieval: DEFAULT_RETRIEVAL, config, logger });
   const contextFactory = createContextFactory(services, pubsub, logger);
   const workerMonitor = config.runWorker ? createWorkerMonitor(metrics) : null;
   const health = createHealth({ pool: db.pool, worker: workerMonitor && (() => workerMonitor.status()) });
-  const yoga = createYogaApp({ schema, context: contextFactory, graphiql: config.graphiql, logger, config, metrics, health });
+  // Request counters shared by the instances: Redis when configured, else PostgreSQL.
+  const counterStore = config.redisUrl ? await redisCounterStore(config.redisUrl, logger) : postgresCounterStore(db.pool);
+  const rateLimiter = createRateLimiter(counterStore, { syncIntervalMs: config.rateLimitSyncMs, logger });
+  const yoga = createYogaApp({ schema, context: contextFactory, graphiql: config.graphiql, logger, config, metrics, health, rateLimiter });
   const worker = workerMonitor
-    ? await startWorker(db, { prisma: db.prisma, pubsub, storage, embedder, logger, ftsConfig: config.ftsConfig }, config, {
+    ? await startWorker(db, { prisma: db.prisma, pubsub, storage, embedders: models.embedders, logger, ftsConfig: config.ftsConfig }, config, {
         observe: (events) => workerMonitor.observe(events),
       })
     : null;
@@ -106,6 +110,8 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     pubsub,
     embedder,
     chatModel,
+    models,
+    rateLimiter,
     generations,
     services,
     yoga,
@@ -115,6 +121,7 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     worker,
     async close() {
       await worker?.stop();
+      await rateLimiter.close();
       await generations.close();
       await pubsub.close();
       await db.close();

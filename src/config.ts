@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { PLANS, PlanLimitsOverride, resolvePlanLimits, type Plan, type PlanLimits } from './limits/plans.ts';
 
 /** The allow-list `npm run codegen` writes from tests/operations and web/operations. */
 const DEFAULT_PERSISTED_OPERATIONS_FILE = fileURLToPath(new URL('../persisted-operations.json', import.meta.url));
@@ -29,9 +30,29 @@ const Env = z.object({
 
   /** Largest accepted upload, in bytes (25 MB). */
   MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(25 * 1024 * 1024),
-  TENANT_MAX_DOCUMENTS: z.coerce.number().int().positive().default(1000),
-  /** Total bytes of documents one tenant may store (1 GiB). */
-  TENANT_MAX_BYTES: z.coerce.number().int().positive().default(1024 ** 3),
+  /** Unset → each plan's own limit; set → this many documents for every tenant, whatever its plan. */
+  TENANT_MAX_DOCUMENTS: z.coerce.number().int().positive().optional(),
+  /** Unset → each plan's own limit; set → this many bytes of documents for every tenant. */
+  TENANT_MAX_BYTES: z.coerce.number().int().positive().optional(),
+  /** Plan of tenants created by signUp (an operator changes it later: npm run tenant:plan). */
+  DEFAULT_PLAN: z.enum(PLANS).default('FREE'),
+  /** JSON overriding plan limits, e.g. {"FREE":{"questionsPerDay":20}}; null = unlimited. */
+  PLAN_LIMITS: z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      if (!text) return {};
+      try {
+        return PlanLimitsOverride.parse(JSON.parse(text));
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: `not valid plan limits JSON: ${error instanceof Error ? error.message : String(error)}` });
+        return z.NEVER;
+      }
+    }),
+  /** How often each instance adds its request counts to the shared ones (and reads the others'). */
+  RATE_LIMIT_SYNC_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+  /** Set → request counters are shared through Redis instead of PostgreSQL. */
+  REDIS_URL: z.string().url().optional(),
   /** Run the ingestion worker inside this process (off for API-only instances of a scale-out). */
   RUN_WORKER: boolean.default(true),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(2),
@@ -85,8 +106,11 @@ export interface Config {
   loginMaxFailures: number;
   invitationTtlHours: number;
   maxUploadBytes: number;
-  tenantMaxDocuments: number;
-  tenantMaxBytes: number;
+  defaultPlan: Plan;
+  /** Effective limits of every plan (built-in values, TENANT_MAX_*, PLAN_LIMITS). */
+  planLimits: Record<Plan, PlanLimits>;
+  rateLimitSyncMs: number;
+  redisUrl: string | undefined;
   runWorker: boolean;
   workerConcurrency: number;
   jobMaxAttempts: number;
@@ -129,8 +153,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     loginMaxFailures: e.LOGIN_MAX_FAILURES,
     invitationTtlHours: e.INVITATION_TTL_HOURS,
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
-    tenantMaxDocuments: e.TENANT_MAX_DOCUMENTS,
-    tenantMaxBytes: e.TENANT_MAX_BYTES,
+    defaultPlan: e.DEFAULT_PLAN,
+    planLimits: resolvePlanLimits(e.PLAN_LIMITS, { maxDocuments: e.TENANT_MAX_DOCUMENTS, maxBytes: e.TENANT_MAX_BYTES }),
+    rateLimitSyncMs: e.RATE_LIMIT_SYNC_MS,
+    redisUrl: e.REDIS_URL,
     runWorker: e.RUN_WORKER,
     workerConcurrency: e.WORKER_CONCURRENCY,
     jobMaxAttempts: e.JOB_MAX_ATTEMPTS,

@@ -2,6 +2,7 @@
 // Authorization header (HTTP, SSE) or from connectionParams (graphql-ws); the context
 // holds who the caller is and the services bound to their tenant — never a database client.
 import type { YogaInitialContext } from 'graphql-yoga';
+import type { Plan } from './limits/plans.ts';
 import type { Logger } from './logger.ts';
 import type { PubSub } from './pubsub.ts';
 import type { Services, TenantServices } from './services/index.ts';
@@ -16,6 +17,8 @@ export interface Context {
   auth: AuthService;
   /** Services scoped to the viewer's tenant; null for anonymous callers. */
   tenant: TenantServices | null;
+  /** The plan of the viewer's tenant (rate limits); null for anonymous callers. */
+  plan: Plan | null;
   pubsub: PubSub;
   logger: Logger;
 }
@@ -41,10 +44,10 @@ export function createContextFactory(services: Services, pubsub: PubSub, logger:
     const requestId = initial.request?.headers.get('x-request-id') ?? crypto.randomUUID();
     const base = { requestId, auth: services.auth, pubsub };
     const token = bearerToken(initial);
-    if (!token) return { ...base, viewer: null, authProblem: null, tenant: null, logger: logger.child({ requestId }) };
+    if (!token) return { ...base, viewer: null, authProblem: null, tenant: null, plan: null, logger: logger.child({ requestId }) };
     const result = await services.auth.authenticate(token);
     if ('problem' in result) {
-      return { ...base, viewer: null, authProblem: result.problem, tenant: null, logger: logger.child({ requestId }) };
+      return { ...base, viewer: null, authProblem: result.problem, tenant: null, plan: null, logger: logger.child({ requestId }) };
     }
     const { viewer } = result;
     return {
@@ -52,6 +55,7 @@ export function createContextFactory(services: Services, pubsub: PubSub, logger:
       viewer,
       authProblem: null,
       tenant: services.forViewer(viewer, result.user, result.tenant),
+      plan: result.tenant.plan,
       logger: logger.child({ requestId, tenantId: viewer.tenantId, userId: viewer.userId }),
     };
   };

@@ -49,7 +49,7 @@ export type Topics = {
 
 export type PubSub = ReturnType<typeof createPubSub<Topics>> & { close(): Promise<void> };
 
-const CHANNEL = 'ragchat_events';
+export const CHANNEL = 'ragchat_events';
 /** Postgres refuses NOTIFY payloads of 8000 bytes or more. */
 const MAX_PAYLOAD_BYTES = 7900;
 /** Events sent together in one statement (one round trip) when they queue up. */

@@ -11,6 +11,8 @@ import { useQueryLimits } from './limits/armor.ts';
 import { useDisableIntrospection } from './limits/introspection.ts';
 import { loadAllowList, usePersistedOperationsMode } from './limits/persisted-operations.ts';
 import { useRequestBodyLimit } from './limits/body-size.ts';
+import { useRateLimit } from './limits/rate-limit.ts';
+import type { RateLimiter } from './limits/rate-limiter.ts';
 import { useRequestTimeout } from './limits/timeout.ts';
 import type { Logger } from './logger.ts';
 import type { Health } from './observability/health.ts';
@@ -37,10 +39,13 @@ export interface YogaOptions {
     | 'persistedOperationsFile'
     | 'metrics'
     | 'metricsToken'
+    | 'planLimits'
   >;
   /** This instance's metrics registry and health checks (served at /metrics, /health, /ready). */
   metrics: Metrics;
   health: Health;
+  /** Requests per minute per member, by plan. */
+  rateLimiter: RateLimiter;
 }
 
 export type Yoga = ReturnType<typeof createYogaApp>;
@@ -48,7 +53,7 @@ export type Yoga = ReturnType<typeof createYogaApp>;
 /** Request bodies: Yoga's default, raised with MAX_UPLOAD_BYTES so that any allowed upload fits. */
 const MAX_REQUEST_BODY_BYTES = 25_000_000;
 
-export function createYogaApp({ schema, context, graphiql, logger, config, metrics, health }: YogaOptions) {
+export function createYogaApp({ schema, context, graphiql, logger, config, metrics, health, rateLimiter }: YogaOptions) {
   const allowList = config.persistedOperations === 'off' ? null : loadAllowList(config.persistedOperationsFile);
   if (allowList) logger.info({ mode: config.persistedOperations, operations: allowList.size }, 'persisted operations on');
   if (graphiql && (!config.introspection || config.persistedOperations === 'only')) {
@@ -80,6 +85,8 @@ export function createYogaApp({ schema, context, graphiql, logger, config, metri
       config.introspection ? {} : useDisableIntrospection(),
       useRequestTimeout(config.requestTimeoutMs),
       useRequestBodyLimit(Math.max(MAX_REQUEST_BODY_BYTES, config.maxUploadBytes + 1024 * 1024)),
+      // After validation (a refused request costs no execution) and before any resolver.
+      useRateLimit(rateLimiter, config.planLimits, (plan) => metrics.countRateLimited(plan)),
     ],
     // Replaced by useRequestBodyLimit (same limit and code, without a stream per request).
     maxRequestBodySize: false,
@@ -101,6 +108,7 @@ export function createYogaApp({ schema, context, graphiql, logger, config, metri
         const original = error instanceof GraphQLError ? error.originalError : error;
         const at = error instanceof GraphQLError ? { nodes: error.nodes, path: error.path } : {};
         if (original instanceof AppError) {
+          if (original.code === ErrorCode.QUOTA_EXCEEDED) metrics.countQuotaExceeded(String(original.details.limit ?? 'unknown'));
           return new GraphQLError(original.message, {
             ...at,
             extensions: { ...original.details, code: original.code },

@@ -16,6 +16,10 @@ import {
   RevokeInvitationDocument,
   UpdateMyProfileDocument,
   UserEmailDocument,
+  AuditLogDocument,
+  TenantModelsDocument,
+  TenantQuotaDocument,
+  UsageDocument,
 } from './__generated__/graphql.ts';
 import { codes, startTestApp, type TestApp } from './helpers/app.ts';
 import { addMember, signUpTenant, type Person, type TestTenant } from './helpers/tenants.ts';
@@ -74,6 +78,10 @@ const cases: Case[] = [
   },
   { field: 'Mutation.deactivateMember', requires: 'ADMIN', run: op(DeactivateMemberDocument, () => ({ userId: target.id })) },
   { field: 'Mutation.reactivateMember', requires: 'ADMIN', run: op(ReactivateMemberDocument, () => ({ userId: target.id })) },
+  { field: 'Query.usage', requires: 'ADMIN', run: op(UsageDocument, () => ({ from: '2026-01-01', to: '2026-01-31' })) },
+  { field: 'Query.auditLog', requires: 'ADMIN', run: op(AuditLogDocument, () => ({ first: 5 })) },
+  { field: 'Tenant.quota', requires: 'ADMIN', run: op(TenantQuotaDocument, () => ({})) },
+  { field: 'Tenant.settings', requires: 'ADMIN', run: op(TenantModelsDocument, () => ({})) },
 ];
 
 describe.each(cases)('$field (requires $requires)', ({ requires, run }) => {

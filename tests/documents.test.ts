@@ -231,6 +231,6 @@ describe('lifecycle', () => {
       await app.ok(AddTextDocumentDocument, { title: `Doc ${i}`, content: `document number ${i} ${small.slug}` }, small.admin.token);
     }
     const over = await app.run(AddTextDocumentDocument, { title: 'One too many', content: `overflow ${small.slug}` }, small.admin.token);
-    expect(over.errors?.[0]?.extensions).toMatchObject({ code: 'QUOTA_EXCEEDED', limit: 20 });
+    expect(over.errors?.[0]?.extensions).toMatchObject({ code: 'QUOTA_EXCEEDED', limit: 'maxDocuments', max: 20, used: 20 });
   });
 });

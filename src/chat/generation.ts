@@ -8,30 +8,37 @@ import { forTenant, type TenantDb } from '../db/tenant-scope.ts';
 import type { Logger } from '../logger.ts';
 import type { ChatModel, ChatTurn, Source } from '../providers/chat-model.ts';
 import { ChatModelError } from '../providers/chat-model.ts';
-import { toStoredVector, type Embedder } from '../providers/embedder.ts';
+import { toStoredVector } from '../providers/embedder.ts';
+import { ModelUnavailableError, type Models } from '../providers/registry.ts';
 import type { MessageStreamPayload, PubSub } from '../pubsub.ts';
 import { hybridSearch, type RetrievalParams, type ScoredChunk } from '../retrieval/search.ts';
+import { addUsage } from '../services/usage.ts';
 
 export interface GenerationDeps {
   prisma: PrismaClient;
   pool: pg.Pool;
   pubsub: PubSub;
-  embedder: Embedder;
-  chatModel: ChatModel;
+  /** Chat models and embedders by name: each answer uses its tenant's. */
+  models: Models;
   logger: Logger;
-  ftsConfig: string;
   /** Told of every finished answer (metrics: model tokens). */
   onAnswerFinished?: (answer: { model: string; status: string; inputTokens: number; outputTokens: number }) => void;
 }
 
 export interface GenerationJob {
   tenantId: string;
+  /** The asker, whose usage counts the answer's tokens. */
+  userId: string;
   messageId: string;
   question: string;
   history: ChatTurn[];
   /** The tenant's retrieval settings and extra instructions. */
   retrieval: RetrievalParams;
   systemPrompt: string | null;
+  /** The tenant's models and full-text language (src/providers/registry.ts effectiveChoices). */
+  chatModel: string;
+  embeddingModel: string;
+  ftsConfig: string;
   /** When the request arrived, for first-token and total latency. */
   requestedAt: number;
 }
@@ -60,6 +67,7 @@ export function createGenerationRunner(deps: GenerationDeps) {
     let firstTokenAt: number | null = null;
     let usage = { inputTokens: 0, outputTokens: 0 };
     let sources: ScoredChunk[] = [];
+    let chatModel: ChatModel | undefined;
 
     // Saves the text so far, one write at a time, at most every PERSIST_EVERY_MS.
     let saving: Promise<unknown> = Promise.resolve();
@@ -74,15 +82,17 @@ export function createGenerationRunner(deps: GenerationDeps) {
     };
 
     try {
-      const [queryVector] = await deps.embedder.embed([job.question], { task: 'query', signal });
+      chatModel = deps.models.chatModels.get(job.chatModel);
+      const embedder = deps.models.embedders.get(job.embeddingModel);
+      const [queryVector] = await embedder.embed([job.question], { task: 'query', signal });
       sources = await hybridSearch(
         deps.pool,
         {
           tenantId: job.tenantId,
-          embeddingModel: deps.embedder.model,
+          embeddingModel: embedder.model,
           vector: toStoredVector(queryVector!),
           text: job.question,
-          ftsConfig: deps.ftsConfig,
+          ftsConfig: job.ftsConfig,
         },
         job.retrieval,
       );
@@ -99,7 +109,7 @@ export function createGenerationRunner(deps: GenerationDeps) {
         systemPrompt: job.systemPrompt ?? undefined,
         signal,
       };
-      for await (const event of deps.chatModel.stream(request)) {
+      for await (const event of chatModel.stream(request)) {
         if (event.type === 'usage') {
           usage = { inputTokens: event.inputTokens, outputTokens: event.outputTokens };
           continue;
@@ -116,7 +126,8 @@ export function createGenerationRunner(deps: GenerationDeps) {
       if (signal.aborted) {
         await finish(db, job, 'CANCELLED', { content, usage, firstTokenAt, sources });
       } else {
-        const code = error instanceof ChatModelError ? error.code : 'GENERATION_FAILED';
+        const code =
+          error instanceof ChatModelError ? error.code : error instanceof ModelUnavailableError ? 'MODEL_UNAVAILABLE' : 'GENERATION_FAILED';
         log.error({ err: error, messageId: job.messageId, code }, 'generation failed');
         await finish(db, job, 'FAILED', {
           content,
@@ -150,7 +161,7 @@ export function createGenerationRunner(deps: GenerationDeps) {
           data: {
             status,
             content: result.content,
-            model: deps.chatModel.model,
+            model: chatModel?.model ?? job.chatModel,
             inputTokens: result.usage.inputTokens,
             outputTokens: result.usage.outputTokens,
             firstTokenMs: result.firstTokenAt ? result.firstTokenAt - job.requestedAt : null,
@@ -174,8 +185,12 @@ export function createGenerationRunner(deps: GenerationDeps) {
             })),
           });
         }
+        // The asker's token usage of the day, counted with the answer that used the tokens.
+        if (result.usage.inputTokens > 0 || result.usage.outputTokens > 0) {
+          await addUsage(tx, job.tenantId, job.userId, result.usage);
+        }
       });
-      deps.onAnswerFinished?.({ model: deps.chatModel.model, status, ...result.usage });
+      deps.onAnswerFinished?.({ model: chatModel?.model ?? job.chatModel, status, ...result.usage });
       publish({ kind: 'done', status });
     }
   }

@@ -15,6 +15,8 @@ export const TENANT_MODELS: ReadonlySet<string> = new Set([
   'ChatSession',
   'ChatMessage',
   'Citation',
+  'UsageDaily',
+  'AuditEvent',
 ]);
 
 const FILTERED = new Set([

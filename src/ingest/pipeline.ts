@@ -18,6 +18,7 @@ import { forTenant, type TenantDb } from '../db/tenant-scope.ts';
 import type { Logger } from '../logger.ts';
 import type { Embedder } from '../providers/embedder.ts';
 import { EmbedderError, toStoredVector } from '../providers/embedder.ts';
+import { ModelUnavailableError, type ModelRegistry } from '../providers/registry.ts';
 import type { DocumentStatusValue, PubSub } from '../pubsub.ts';
 import type { DocumentStorage, TenantTx } from '../storage/index.ts';
 import { chunkPages, type Chunk } from './chunk.ts';
@@ -30,9 +31,10 @@ export interface IngestDeps {
   prisma: PrismaClient;
   pubsub: PubSub;
   storage: DocumentStorage;
-  embedder: Embedder;
+  /** Embedders by model name: each document is embedded with its tenant's model. */
+  embedders: ModelRegistry<Embedder>;
   logger: Logger;
-  /** Postgres text-search configuration for the chunks' full-text vectors. */
+  /** Postgres text-search configuration of tenants that chose none (FTS_CONFIG). */
   ftsConfig: string;
 }
 
@@ -84,6 +86,22 @@ export async function ingestDocument(deps: IngestDeps, documentId: string, attem
       at: new Date().toISOString(),
     });
 
+  const tenant = await prisma.tenant.findUnique({ where: { id: found.tenantId } });
+  if (!tenant) return; // the tenant is being deleted
+  const modelName = tenant.embeddingModel ?? deps.embedders.defaultModel;
+  let embedder: Embedder;
+  try {
+    embedder = deps.embedders.get(modelName);
+  } catch (error) {
+    if (!(error instanceof ModelUnavailableError)) throw error;
+    // A configuration problem (e.g. a Gemini model and no GEMINI_API_KEY any more): retrying
+    // cannot help until an operator or the tenant's ADMIN changes it, then reindexes.
+    await setStatus(db, documentId, { status: 'FAILED', errorCode: 'EMBEDDING_MODEL_UNAVAILABLE', errorMessage: error.message });
+    publish('FAILED', null, 'EMBEDDING_MODEL_UNAVAILABLE');
+    log.error({ err: error }, 'the tenant’s embedding model is not available');
+    return;
+  }
+
   if (!(await setStatus(db, documentId, { status: 'PROCESSING', errorCode: null, errorMessage: null }))) return;
   publish('PROCESSING', 0);
 
@@ -97,13 +115,17 @@ export async function ingestDocument(deps: IngestDeps, documentId: string, attem
     if (chunks.length === 0) throw new IngestError('NO_TEXT');
     const chunkEnd = performance.now();
 
-    const embedding = new ChunkEmbedder(deps.embedder, chunks, (done) => publish('PROCESSING', done / chunks.length));
+    const embedding = new ChunkEmbedder(embedder, chunks, (done) => publish('PROCESSING', done / chunks.length));
     const embedded: EmbeddedBatch[] = [];
     do embedded.push(await embedding.next());
     while (!embedding.finished && embedding.estimatedRemainingMs() > EMBED_IN_TRANSACTION_MS);
     const writeStart = performance.now();
     const written = await replaceChunks(db, found, embedded, embedding, pageCount, deps);
-    if (!written) return;
+    if (written === 'gone') return;
+    if (written === 'superseded') {
+      log.info({ embeddingModel: embedder.model }, 'the tenant changed its embedding model meanwhile; the newer job re-embeds');
+      return;
+    }
     const stages: StageTimings = {
       extractMs: Math.round(chunkStart - extractStart),
       chunkMs: Math.round(chunkEnd - chunkStart),
@@ -175,6 +197,10 @@ class ChunkEmbedder {
     this.onProgress = onProgress;
   }
 
+  get model(): string {
+    return this.embedder.model;
+  }
+
   get chunkCount(): number {
     return this.chunks.length;
   }
@@ -205,8 +231,9 @@ class ChunkEmbedder {
 
 /**
  * Replaces all chunks of the document and marks it READY, atomically, embedding the batches
- * not embedded yet while it writes. Returns false if the document was deleted while it was
- * being processed (then nothing is written).
+ * not embedded yet while it writes. Writes nothing and returns 'gone' if the document was
+ * deleted meanwhile, 'superseded' if the tenant's embedding model changed meanwhile (the
+ * settings change queued a newer job for this document).
  */
 async function replaceChunks(
   db: TenantDb,
@@ -215,12 +242,19 @@ async function replaceChunks(
   embedding: ChunkEmbedder,
   pageCount: number,
   deps: IngestDeps,
-): Promise<boolean> {
+): Promise<'written' | 'gone' | 'superseded'> {
   return db.$transaction(
     async (tx) => {
+      // The tenant's model and full-text language, read under KEY SHARE: a settings change
+      // (FOR UPDATE) waits for this transaction, or this read waits for it and sees its values.
+      const [tenant] = await tx.$queryRaw<{ embedding_model: string | null; fts_config: string | null }[]>`
+        SELECT embedding_model, fts_config FROM tenants WHERE id = ${document.tenantId}::uuid FOR KEY SHARE`;
+      if (!tenant) return 'gone';
+      if ((tenant.embedding_model ?? deps.embedders.defaultModel) !== embedding.model) return 'superseded';
+      const ftsConfig = tenant.fts_config ?? deps.ftsConfig;
       const locked = await tx.$queryRaw<{ id: string }[]>`
         SELECT id FROM documents WHERE id = ${document.id}::uuid FOR UPDATE`;
-      if (locked.length === 0) return false;
+      if (locked.length === 0) return 'gone';
       await tx.chunk.deleteMany({ where: { documentId: document.id } });
 
       // The batches embedded so far first; each write overlaps the embedding of the next batch.
@@ -229,7 +263,7 @@ async function replaceChunks(
       let batch: EmbeddedBatch | undefined = mergeBatches(embedded);
       while (batch) {
         [, batch] = await Promise.all([
-          insertChunks(tx, document, batch, deps),
+          insertChunks(tx, document, batch, embedding.model, ftsConfig),
           embedding.finished ? undefined : embedding.next(),
         ]);
       }
@@ -242,11 +276,11 @@ async function replaceChunks(
           errorMessage: null,
           pageCount,
           chunkCount: embedding.chunkCount,
-          embeddingModel: deps.embedder.model,
+          embeddingModel: embedding.model,
           processedAt: new Date(),
         },
       });
-      return true;
+      return 'written' as const;
     },
     { timeout: 120_000 },
   );
@@ -258,7 +292,13 @@ function mergeBatches(batches: EmbeddedBatch[]): EmbeddedBatch {
 
 // Vectors travel as text literals: binary float4[] parameters measured no faster, parsing them
 // is a few per cent of the write.
-async function insertChunks(tx: TenantTx, document: Document, { chunks, vectors }: EmbeddedBatch, deps: IngestDeps) {
+async function insertChunks(
+  tx: TenantTx,
+  document: Document,
+  { chunks, vectors }: EmbeddedBatch,
+  embeddingModel: string,
+  ftsConfig: string,
+) {
   for (let start = 0; start < chunks.length; start += INSERT_BATCH) {
     const batch = chunks.slice(start, start + INSERT_BATCH);
     const batchVectors = vectors.slice(start, start + INSERT_BATCH);
@@ -266,7 +306,7 @@ async function insertChunks(tx: TenantTx, document: Document, { chunks, vectors 
       INSERT INTO chunks (tenant_id, document_id, index, page_number, char_start, char_end, text,
                           embedding, embedding_model, tsv)
       SELECT ${document.tenantId}::uuid, ${document.id}::uuid, c.idx, c.page, c.cs, c.ce, c.txt,
-             c.emb::vector, ${deps.embedder.model}, to_tsvector(${deps.ftsConfig}::regconfig, c.txt)
+             c.emb::vector, ${embeddingModel}, to_tsvector(${ftsConfig}::regconfig, c.txt)
         FROM unnest(${batch.map((c) => c.index)}::int[], ${batch.map((c) => c.pageNumber)}::int[],
                     ${batch.map((c) => c.charStart)}::int[], ${batch.map((c) => c.charEnd)}::int[],
                     ${batch.map((c) => c.text)}::text[], ${batchVectors.map((v) => `[${v.join(',')}]`)}::text[])

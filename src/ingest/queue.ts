@@ -20,3 +20,24 @@ export async function enqueueIngestion(tx: Tx, documentId: string, maxAttempts: 
 export async function removeIngestion(tx: Tx, documentId: string): Promise<void> {
   await tx.$executeRaw`SELECT graphile_worker.remove_job(${jobKey(documentId)})`;
 }
+
+/**
+ * Re-ingests every document of the tenant (its embedding model changed): one job per document,
+ * added by one statement inside the caller's transaction. A document whose ingestion is running
+ * gets a second job (graphile-worker clears a locked job's key), so it ends on the new model.
+ */
+export async function enqueueTenantReingestion(tx: Tx, tenantId: string, maxAttempts: number): Promise<void> {
+  await tx.$executeRaw`SELECT graphile_worker.add_job(
+      ${INGEST_TASK}, json_build_object('documentId', id::text),
+      job_key := 'ingest:' || id::text, max_attempts := ${maxAttempts}::int)
+    FROM documents WHERE tenant_id = ${tenantId}::uuid`;
+}
+
+export const REWRITE_FTS_TASK = 'rewrite_fts';
+
+/** Rewrites the full-text vectors of the tenant's chunks with its (new) configuration. */
+export async function enqueueFtsRewrite(tx: Tx, tenantId: string, maxAttempts: number): Promise<void> {
+  await tx.$executeRaw`SELECT graphile_worker.add_job(
+    ${REWRITE_FTS_TASK}, json_build_object('tenantId', ${tenantId}::text),
+    job_key := ${`fts:${tenantId}`}, max_attempts := ${maxAttempts}::int)`;
+}

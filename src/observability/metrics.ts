@@ -9,6 +9,8 @@
 //   worker_job_duration_seconds{task,outcome}                        histogram
 //   worker_queue_jobs{task,state="ready"|"scheduled"|"locked"|"failed"}  gauge, read on scrape
 //   chat_model_tokens_total{model,direction="input"|"output"}        counter (recordModelTokens)
+//   rate_limited_requests_total{plan}                                counter, requests refused RATE_LIMITED by plan
+//   quota_exceeded_total{limit}                                      counter, QUOTA_EXCEEDED by limit name
 //   process_* / nodejs_*                                             prom-client default metrics
 import type pg from 'pg';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -28,6 +30,10 @@ export interface Metrics {
   observeJob(task: string, outcome: JobOutcome, seconds: number): void;
   /** Tokens the chat model used for one answer (call where an answer finishes). */
   recordModelTokens(usage: { model: string; inputTokens: number; outputTokens: number }): void;
+  /** A request refused by its plan's requests-per-minute limit. */
+  countRateLimited(plan: string): void;
+  /** A write refused by a quota (`extensions.limit` of the QUOTA_EXCEEDED error). */
+  countQuotaExceeded(limit: string): void;
 }
 
 export interface MetricsOptions {
@@ -133,6 +139,21 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     registers: [registry],
   });
 
+  // Operators watch these to see which plan's limits bite (a tenant outgrowing FREE, a script
+  // hammering the API); the per-code error counter cannot tell plans or limits apart.
+  const rateLimited = new Counter({
+    name: 'rate_limited_requests_total',
+    help: 'Requests refused with RATE_LIMITED by the requests-per-minute limit, by plan',
+    labelNames: ['plan'] as const,
+    registers: [registry],
+  });
+  const quotaExceeded = new Counter({
+    name: 'quota_exceeded_total',
+    help: 'Writes refused with QUOTA_EXCEEDED, by limit (questionsPerDay, maxDocuments, maxBytes)',
+    labelNames: ['limit'] as const,
+    registers: [registry],
+  });
+
   return {
     registry,
     contentType: registry.contentType,
@@ -159,6 +180,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     recordModelTokens({ model, inputTokens, outputTokens }) {
       if (inputTokens > 0) modelTokens.inc({ model, direction: 'input' }, inputTokens);
       if (outputTokens > 0) modelTokens.inc({ model, direction: 'output' }, outputTokens);
+    },
+    countRateLimited(plan) {
+      rateLimited.inc({ plan });
+    },
+    countQuotaExceeded(limit) {
+      quotaExceeded.inc({ limit });
     },
   };
 }

@@ -32,6 +32,9 @@ export const builder = new SchemaBuilder<{
   };
   Scalars: {
     DateTime: { Input: Date; Output: Date };
+    /** A UTC calendar day, YYYY-MM-DD. */
+    Date: { Input: string; Output: string };
+    JSON: { Input: unknown; Output: unknown };
     File: { Input: File; Output: never };
   };
   DefaultFieldNullability: false;
@@ -76,6 +79,25 @@ builder.scalarType('DateTime', {
       throw new GraphQLError('DateTime must be an ISO-8601 string', { extensions: { code: ErrorCode.BAD_USER_INPUT } });
     }
     return date;
+  },
+});
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+builder.scalarType('Date', {
+  description: 'A calendar day in UTC, as YYYY-MM-DD.',
+  serialize: (value) => value,
+  parseValue: (value) => {
+    const valid = typeof value === 'string' && DAY.test(value) && new Date(`${value}T00:00:00Z`).toISOString().startsWith(value);
+    if (!valid) throw new GraphQLError('Date must be a calendar day as YYYY-MM-DD', { extensions: { code: ErrorCode.BAD_USER_INPUT } });
+    return value;
+  },
+});
+
+builder.scalarType('JSON', {
+  description: 'A JSON value (output only: small, documented objects such as audit metadata).',
+  serialize: (value) => value,
+  parseValue: () => {
+    throw new GraphQLError('JSON is an output-only scalar', { extensions: { code: ErrorCode.BAD_USER_INPUT } });
   },
 });
 

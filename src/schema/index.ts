@@ -9,5 +9,7 @@ import './invitations.ts';
 import './member-events.ts';
 import './documents.ts';
 import './chat.ts';
+import './usage.ts';
+import './audit.ts';
 
 export const schema = lexicographicSortSchema(builder.toSchema());

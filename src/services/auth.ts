@@ -6,7 +6,10 @@ import { z } from 'zod';
 import type { PrismaClient } from '../db/index.ts';
 import { Prisma, type Tenant, type User } from '../db/generated/client.ts';
 import { AppError, ErrorCode } from '../errors.ts';
+import type { Plan } from '../limits/plans.ts';
+import type { Logger } from '../logger.ts';
 import type { PubSub } from '../pubsub.ts';
+import { recordAudit } from './audit.ts';
 import { decoyPasswordHash, hashPassword, verifyPassword } from './passwords.ts';
 import type { TokenSigner } from './tokens.ts';
 import {
@@ -28,7 +31,16 @@ export interface Session {
 
 export interface AuthOptions {
   loginMaxFailures: number;
+  /** Plan of tenants created by signUp. */
+  defaultPlan: Plan;
+  logger?: Logger;
 }
+
+/**
+ * `last_active_at` is written at most this often per member: activity is shown at the scale of
+ * minutes, and a write per request would cost more than the request itself (see touch()).
+ */
+export const ACTIVITY_RESOLUTION_MS = 5 * 60_000;
 
 const SignUpInput = z.object({
   tenantName: tenantNameSchema,
@@ -91,19 +103,57 @@ export function createAuthService(
     }
   }
 
-  async function recordFailure(key: string): Promise<void> {
-    // One atomic increment, so concurrent attempts from several processes all count.
-    const [row] = await prisma.$queryRaw<{ failures: number }[]>`
-      INSERT INTO login_throttles (key, failures, updated_at) VALUES (${key}, 1, now())
-      ON CONFLICT (key) DO UPDATE SET failures = login_throttles.failures + 1, updated_at = now()
-      RETURNING failures`;
-    const pastLimit = (row?.failures ?? 0) - options.loginMaxFailures;
-    if (pastLimit >= 0) {
-      await prisma.loginThrottle.update({
-        where: { key },
-        data: { lockedUntil: new Date(Date.now() + lockSeconds(pastLimit) * 1000) },
-      });
-    }
+  /**
+   * Counts a failed log-in and, when the tenant exists, audits it in the same transaction
+   * (with the e-mail tried and the account if there is one; never the password).
+   */
+  async function recordFailure(key: string, audit: { tenantId: string; userId: string | null; email: string; reason: string } | null): Promise<void> {
+    await prisma.$transaction(async (tx) => {
+      // One atomic increment, so concurrent attempts from several processes all count.
+      const [row] = await tx.$queryRaw<{ failures: number }[]>`
+        INSERT INTO login_throttles (key, failures, updated_at) VALUES (${key}, 1, now())
+        ON CONFLICT (key) DO UPDATE SET failures = login_throttles.failures + 1, updated_at = now()
+        RETURNING failures`;
+      const pastLimit = (row?.failures ?? 0) - options.loginMaxFailures;
+      if (pastLimit >= 0) {
+        await tx.loginThrottle.update({
+          where: { key },
+          data: { lockedUntil: new Date(Date.now() + lockSeconds(pastLimit) * 1000) },
+        });
+      }
+      if (audit) {
+        await recordAudit(tx, {
+          tenantId: audit.tenantId,
+          actorId: null,
+          action: 'LOGIN_FAILED',
+          ...(audit.userId ? { target: { type: 'User' as const, id: audit.userId } } : {}),
+          metadata: { email: audit.email, reason: audit.reason, failures: row?.failures ?? 1 },
+        });
+      }
+    });
+  }
+
+  // When this process last wrote (or read) each member's last_active_at.
+  const activitySeen = new Map<string, number>();
+  /**
+   * Records that the member is active, at most once per ACTIVITY_RESOLUTION_MS: the request
+   * path only compares two numbers; the write, when due, runs in the background (a lost one
+   * only makes "last active" a few minutes older). Its condition skips the write when another
+   * instance already did it, so each member's row changes at most once per period overall.
+   */
+  function touch(user: User): void {
+    const now = Date.now();
+    const seen = Math.max(activitySeen.get(user.id) ?? 0, user.lastActiveAt?.getTime() ?? 0);
+    if (now - seen < ACTIVITY_RESOLUTION_MS) return;
+    if (activitySeen.size >= 10_000) activitySeen.delete(activitySeen.keys().next().value!);
+    activitySeen.set(user.id, now);
+    const staleBefore = new Date(now - ACTIVITY_RESOLUTION_MS);
+    prisma.$executeRaw`
+      UPDATE users SET last_active_at = now()
+       WHERE id = ${user.id}::uuid AND tenant_id = ${user.tenantId}::uuid
+         AND (last_active_at IS NULL OR last_active_at < ${staleBefore})`.catch((error: unknown) =>
+      options.logger?.warn({ err: error, userId: user.id }, 'recording member activity failed'),
+    );
   }
 
   return {
@@ -112,7 +162,7 @@ export function createAuthService(
       const passwordHash = await hashPassword(data.password);
       try {
         const { user, tenant } = await prisma.$transaction(async (tx) => {
-          const tenant = await tx.tenant.create({ data: { name: data.tenantName, slug: data.tenantSlug } });
+          const tenant = await tx.tenant.create({ data: { name: data.tenantName, slug: data.tenantSlug, plan: options.defaultPlan } });
           const user = await tx.user.create({
             data: { tenantId: tenant.id, email: data.email, name: data.name, role: 'ADMIN', passwordHash },
           });
@@ -137,14 +187,36 @@ export function createAuthService(
         : null;
       const valid = await verifyPassword(user?.passwordHash ?? (await decoyPasswordHash()), password);
       if (!tenant || !user || !valid) {
-        await recordFailure(key);
+        // An unknown tenant has no audit log to write to; the throttle still counts.
+        const audit = tenant ? { tenantId: tenant.id, userId: user?.id ?? null, email, reason: user ? 'WRONG_PASSWORD' : 'UNKNOWN_EMAIL' } : null;
+        await recordFailure(key, audit);
         throw new AppError(ErrorCode.UNAUTHENTICATED, INVALID_CREDENTIALS);
       }
-      await prisma.loginThrottle.deleteMany({ where: { key } });
       if (user.status !== 'ACTIVE') {
+        await prisma.$transaction(async (tx) => {
+          await tx.loginThrottle.deleteMany({ where: { key } });
+          await recordAudit(tx, {
+            tenantId: tenant.id,
+            actorId: null,
+            action: 'LOGIN_FAILED',
+            target: { type: 'User', id: user.id },
+            metadata: { email, reason: 'DEACTIVATED' },
+          });
+        });
         throw new AppError(ErrorCode.UNAUTHENTICATED, 'This account has been deactivated; ask a tenant admin');
       }
-      const active = await prisma.user.update({ where: { id: user.id }, data: { lastActiveAt: new Date() } });
+      const active = await prisma.$transaction(async (tx) => {
+        await tx.loginThrottle.deleteMany({ where: { key } });
+        const signedIn = await tx.user.update({ where: { id: user.id }, data: { lastActiveAt: new Date() } });
+        await recordAudit(tx, {
+          tenantId: tenant.id,
+          actorId: user.id,
+          action: 'LOGIN_SUCCEEDED',
+          target: { type: 'User', id: user.id },
+        });
+        return signedIn;
+      });
+      activitySeen.set(user.id, Date.now());
       forget(tenant.id);
       pubsub.publish('callersChanged', { tenantId: tenant.id });
       return issueSession(active, tenant);
@@ -183,6 +255,13 @@ export function createAuthService(
           },
         });
         const tenant = await tx.tenant.findUniqueOrThrow({ where: { id: invitation.tenantId } });
+        await recordAudit(tx, {
+          tenantId: tenant.id,
+          actorId: user.id,
+          action: 'INVITATION_ACCEPTED',
+          target: { type: 'Invitation', id: invitation.id },
+          metadata: { email: invitation.email, role: invitation.role },
+        });
         return { user, tenant };
       });
       pubsub.publish('memberEvents', tenant.id, {
@@ -215,6 +294,7 @@ export function createAuthService(
       const { user, tenant } = entry;
       if (!user || !tenant) return { problem: 'The account of this access token no longer exists' };
       if (user.status !== 'ACTIVE') return { problem: 'This account has been deactivated; ask a tenant admin' };
+      touch(user);
       return { viewer: { userId: user.id, tenantId: user.tenantId, role: user.role }, user, tenant };
     },
 

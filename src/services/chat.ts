@@ -7,8 +7,11 @@ import type { TenantDb } from '../db/tenant-scope.ts';
 import { AppError, ErrorCode, notFound } from '../errors.ts';
 import type { ChatTurn } from '../providers/chat-model.ts';
 import type { MessageStreamPayload, PubSub } from '../pubsub.ts';
+import type { Plan, PlanLimits } from '../limits/plans.ts';
+import { effectiveChoices, type Models } from '../providers/registry.ts';
 import { DEFAULT_RETRIEVAL } from '../retrieval/search.ts';
 import { keysetQuery, type PageWindow } from './pagination.ts';
+import { countQuestion } from './usage.ts';
 import { isUuid, parseInput } from './validation.ts';
 import type { Viewer } from './viewer.ts';
 
@@ -26,7 +29,14 @@ export type StreamEvent = { delta: string; message: null } | { delta: null; mess
 
 const FINAL = new Set(['COMPLETE', 'FAILED', 'CANCELLED']);
 
-export function createChatService(db: TenantDb, viewer: Viewer, pubsub: PubSub, generations: GenerationRunner) {
+export interface ChatOptions {
+  models: Models;
+  /** FTS_CONFIG: the full-text language of tenants that chose none. */
+  defaultFtsConfig: string;
+  planLimits: Record<Plan, PlanLimits>;
+}
+
+export function createChatService(db: TenantDb, viewer: Viewer, pubsub: PubSub, generations: GenerationRunner, options: ChatOptions) {
   const mine = { userId: viewer.userId };
 
   async function findSession(sessionId: string): Promise<ChatSession> {
@@ -76,7 +86,10 @@ export function createChatService(db: TenantDb, viewer: Viewer, pubsub: PubSub, 
       .reverse()
       .map((m) => ({ role: m.role === 'USER' ? ('user' as const) : ('assistant' as const), content: m.content }));
 
+    const tenant = await db.tenant.findUniqueOrThrow({ where: { id: viewer.tenantId } });
     const answer = await db.$transaction(async (tx) => {
+      // The question counts (and may be refused by the daily quota) with the message that records it.
+      await countQuestion(tx, viewer.tenantId, viewer.userId, options.planLimits[tenant.plan].questionsPerDay);
       await tx.chatMessage.create({
         data: { tenantId: viewer.tenantId, sessionId: session.id, role: 'USER', status: 'COMPLETE', content: question, completedAt: new Date() },
       });
@@ -90,10 +103,12 @@ export function createChatService(db: TenantDb, viewer: Viewer, pubsub: PubSub, 
       });
       return answer;
     });
-    const tenant = await db.tenant.findUniqueOrThrow({ where: { id: viewer.tenantId } });
+    const choices = effectiveChoices(tenant, options.models, options.defaultFtsConfig);
     const start = () =>
       generations.start({
         tenantId: viewer.tenantId,
+        userId: viewer.userId,
+        ...choices,
         messageId: answer.id,
         question,
         history,

@@ -8,16 +8,19 @@ import { AppError, ErrorCode, notFound } from '../errors.ts';
 import { detectContentType } from '../ingest/detect.ts';
 import { IngestError } from '../ingest/errors.ts';
 import { enqueueIngestion, removeIngestion } from '../ingest/queue.ts';
+import type { Plan, PlanLimits } from '../limits/plans.ts';
 import type { PubSub } from '../pubsub.ts';
 import type { DocumentStorage, TenantTx } from '../storage/index.ts';
+import { recordAudit } from './audit.ts';
 import { keysetQuery, type PageWindow } from './pagination.ts';
+import { addUsage } from './usage.ts';
 import { isUuid, parseInput } from './validation.ts';
 import type { Viewer } from './viewer.ts';
 
 export interface DocumentLimits {
   maxUploadBytes: number;
-  tenantMaxDocuments: number;
-  tenantMaxBytes: number;
+  /** Documents and bytes per tenant come from its plan. */
+  planLimits: Record<Plan, PlanLimits>;
   jobMaxAttempts: number;
 }
 
@@ -62,19 +65,24 @@ export function createDocumentsService(
     return document;
   }
 
-  /** Per-tenant limits, checked under the tenant lock so concurrent uploads cannot overshoot. */
-  async function assertWithinLimits(tx: TenantTx, incomingBytes: number) {
+  /** The plan's document limits, checked under the tenant lock so concurrent uploads cannot overshoot. */
+  async function assertWithinLimits(tx: TenantTx, plan: PlanLimits, incomingBytes: number) {
+    if (plan.maxDocuments === null && plan.maxBytes === null) return;
     const usage = await tx.document.aggregate({ _count: { _all: true }, _sum: { byteSize: true } });
-    if (usage._count._all + 1 > limits.tenantMaxDocuments) {
-      throw new AppError(ErrorCode.QUOTA_EXCEEDED, `This tenant already has ${usage._count._all} documents, the most it may keep`, {
-        limit: limits.tenantMaxDocuments,
+    const documents = usage._count._all;
+    if (plan.maxDocuments !== null && documents + 1 > plan.maxDocuments) {
+      throw new AppError(ErrorCode.QUOTA_EXCEEDED, `This tenant already has ${documents} documents, the most its plan allows`, {
+        limit: 'maxDocuments',
+        max: plan.maxDocuments,
+        used: documents,
       });
     }
-    const used = usage._sum.byteSize ?? 0;
-    if (used + incomingBytes > limits.tenantMaxBytes) {
-      throw new AppError(ErrorCode.QUOTA_EXCEEDED, 'This upload would exceed the tenant’s storage limit', {
-        limitBytes: limits.tenantMaxBytes,
-        usedBytes: used,
+    const used = Number(usage._sum.byteSize ?? 0);
+    if (plan.maxBytes !== null && used + incomingBytes > plan.maxBytes) {
+      throw new AppError(ErrorCode.QUOTA_EXCEEDED, 'This upload would exceed the storage its plan allows', {
+        limit: 'maxBytes',
+        max: plan.maxBytes,
+        used,
       });
     }
   }
@@ -104,10 +112,11 @@ export function createDocumentsService(
       async (tx) => {
         // One upload at a time per tenant: dedup and limits are then exact. NO KEY UPDATE, so it
         // does not wait for ingestion transactions whose chunk inserts key-share-lock the tenant row.
-        await tx.$executeRaw`SELECT 1 FROM tenants WHERE id = ${viewer.tenantId}::uuid FOR NO KEY UPDATE`;
+        const [tenant] = await tx.$queryRaw<{ plan: Plan }[]>`
+          SELECT plan FROM tenants WHERE id = ${viewer.tenantId}::uuid FOR NO KEY UPDATE`;
         const existing = await tx.document.findFirst({ where: { sha256 } });
         if (existing) return { document: existing, deduplicated: true };
-        await assertWithinLimits(tx, bytes.byteLength);
+        await assertWithinLimits(tx, limits.planLimits[tenant!.plan], bytes.byteLength);
         const document = await tx.document.create({
           data: {
             tenantId: viewer.tenantId,
@@ -120,6 +129,14 @@ export function createDocumentsService(
         });
         await storage.put(tx, { tenantId: viewer.tenantId, documentId: document.id }, bytes);
         await enqueueIngestion(tx, document.id, limits.jobMaxAttempts);
+        await addUsage(tx, viewer.tenantId, viewer.userId, { documents: 1, bytes: bytes.byteLength });
+        await recordAudit(tx, {
+          tenantId: viewer.tenantId,
+          actorId: viewer.userId,
+          action: 'DOCUMENT_UPLOADED',
+          target: { type: 'Document', id: document.id },
+          metadata: { title, contentType, byteSize: bytes.byteLength },
+        });
         return { document, deduplicated: false };
       },
       { timeout: 30_000 },
@@ -175,6 +192,13 @@ export function createDocumentsService(
       await db.$transaction(async (tx) => {
         await tx.document.delete({ where: { id: document.id } });
         await removeIngestion(tx, document.id);
+        await recordAudit(tx, {
+          tenantId: viewer.tenantId,
+          actorId: viewer.userId,
+          action: 'DOCUMENT_DELETED',
+          target: { type: 'Document', id: document.id },
+          metadata: { title: document.title, byteSize: document.byteSize },
+        });
       });
       return document.id;
     },
@@ -188,6 +212,13 @@ export function createDocumentsService(
           data: { status: 'QUEUED', errorCode: null, errorMessage: null },
         });
         await enqueueIngestion(tx, document.id, limits.jobMaxAttempts);
+        await recordAudit(tx, {
+          tenantId: viewer.tenantId,
+          actorId: viewer.userId,
+          action: 'DOCUMENT_REINDEXED',
+          target: { type: 'Document', id: document.id },
+          metadata: { title: document.title },
+        });
         return updated;
       });
       publishQueued(queued);

@@ -6,6 +6,7 @@ import type { TenantDb } from '../db/tenant-scope.ts';
 import type { Invitation, Role, User, UserStatus } from '../db/generated/client.ts';
 import { AppError, ErrorCode, notFound } from '../errors.ts';
 import type { MemberEventKind, PubSub } from '../pubsub.ts';
+import { recordAudit } from './audit.ts';
 import { hashInvitationToken } from './auth.ts';
 import { keysetQuery, type PageWindow } from './pagination.ts';
 import { emailSchema, isUuid, parseInput, personNameSchema } from './validation.ts';
@@ -45,6 +46,7 @@ export function createMembersService(db: TenantDb, viewer: Viewer, pubsub: PubSu
   /**
    * Changes a member while keeping at least one active ADMIN. The tenant row is locked
    * first, so two admins demoting each other at the same moment cannot both succeed.
+   * The change is audited in the same transaction.
    */
   async function changeKeepingAnAdmin(userId: string, data: { role?: Role; status?: UserStatus }): Promise<User> {
     return db.$transaction(async (tx) => {
@@ -62,7 +64,16 @@ export function createMembersService(db: TenantDb, viewer: Viewer, pubsub: PubSu
           throw new AppError(ErrorCode.FAILED_PRECONDITION, 'A tenant must keep at least one active ADMIN');
         }
       }
-      return tx.user.update({ where: { id: userId }, data });
+      const updated = await tx.user.update({ where: { id: userId }, data });
+      const noChange = data.role ? member.role === data.role : member.status === data.status;
+      if (!noChange) await recordAudit(tx, {
+        tenantId: viewer.tenantId,
+        actorId: viewer.userId,
+        action: data.role ? 'ROLE_CHANGED' : 'MEMBER_DEACTIVATED',
+        target: { type: 'User', id: userId },
+        metadata: data.role ? { from: member.role, to: data.role } : { email: member.email },
+      });
+      return updated;
     });
   }
 
@@ -113,11 +124,20 @@ export function createMembersService(db: TenantDb, viewer: Viewer, pubsub: PubSu
       const token = randomBytes(32).toString('base64url');
       const invitation = await db.$transaction(async (tx) => {
         // A new invitation replaces any pending one for the same address.
-        await tx.invitation.updateMany({
+        const replaced = await tx.invitation.updateManyAndReturn({
           where: { email, acceptedAt: null, revokedAt: null },
           data: { revokedAt: new Date() },
         });
-        return tx.invitation.create({
+        for (const old of replaced) {
+          await recordAudit(tx, {
+            tenantId: viewer.tenantId,
+            actorId: viewer.userId,
+            action: 'INVITATION_REVOKED',
+            target: { type: 'Invitation', id: old.id },
+            metadata: { email, role: old.role, reason: 'REPLACED' },
+          });
+        }
+        const created = await tx.invitation.create({
           data: {
             tenantId: viewer.tenantId,
             email,
@@ -127,6 +147,14 @@ export function createMembersService(db: TenantDb, viewer: Viewer, pubsub: PubSu
             expiresAt: new Date(Date.now() + options.invitationTtlHours * 3600_000),
           },
         });
+        await recordAudit(tx, {
+          tenantId: viewer.tenantId,
+          actorId: viewer.userId,
+          action: 'INVITATION_CREATED',
+          target: { type: 'Invitation', id: created.id },
+          metadata: { email, role },
+        });
+        return created;
       });
       publish('INVITED', { invitationId: invitation.id });
       return { invitation, token };
@@ -153,9 +181,18 @@ export function createMembersService(db: TenantDb, viewer: Viewer, pubsub: PubSu
       if (invitation.acceptedAt) {
         throw new AppError(ErrorCode.FAILED_PRECONDITION, 'This invitation was already accepted');
       }
-      return invitation.revokedAt
-        ? invitation
-        : db.invitation.update({ where: { id: invitationId }, data: { revokedAt: new Date() } });
+      if (invitation.revokedAt) return invitation;
+      return db.$transaction(async (tx) => {
+        const revoked = await tx.invitation.update({ where: { id: invitationId }, data: { revokedAt: new Date() } });
+        await recordAudit(tx, {
+          tenantId: viewer.tenantId,
+          actorId: viewer.userId,
+          action: 'INVITATION_REVOKED',
+          target: { type: 'Invitation', id: invitationId },
+          metadata: { email: invitation.email, role: invitation.role },
+        });
+        return revoked;
+      });
     },
 
     async changeRole(userId: string, role: Role): Promise<User> {
@@ -174,8 +211,18 @@ export function createMembersService(db: TenantDb, viewer: Viewer, pubsub: PubSu
     },
 
     async reactivate(userId: string): Promise<User> {
-      await findMember(userId);
-      const user = await db.user.update({ where: { id: userId }, data: { status: 'ACTIVE' } });
+      const member = await findMember(userId);
+      const user = await db.$transaction(async (tx) => {
+        const reactivated = await tx.user.update({ where: { id: userId }, data: { status: 'ACTIVE' } });
+        await recordAudit(tx, {
+          tenantId: viewer.tenantId,
+          actorId: viewer.userId,
+          action: 'MEMBER_REACTIVATED',
+          target: { type: 'User', id: userId },
+          metadata: { email: member.email },
+        });
+        return reactivated;
+      });
       publish('REACTIVATED', { userId });
       return user;
     },

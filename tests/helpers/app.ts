@@ -34,6 +34,9 @@ export async function startTestApp(env: Record<string, string> = {}, options: Ap
     DATA_DIR: dataDir,
     JWT_SECRET: 'test-secret-test-secret-test-secret-0123456789',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // Tests of other features poll and repeat far faster than a person: they run on the plan
+    // with the highest limits. Tests of plans set DEFAULT_PLAN / PLAN_LIMITS themselves.
+    DEFAULT_PLAN: 'ENTERPRISE',
     ...env,
   });
   const app = await createApp(config, createLogger(config.logLevel), { inMemory: true, ...options });
