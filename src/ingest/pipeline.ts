@@ -5,11 +5,12 @@
 // Idempotent: everything it writes replaces what a previous (crashed) attempt may have
 // written, in a single transaction, so a retry never leaves duplicate chunks.
 //
-// Where the time goes (bench:ingest: 2 long PDFs, 2,607 chunks, real PostgreSQL): the write is
-// dominated by maintaining the HNSW index, about 1.2 ms of server CPU per chunk, twice what
-// pdf.js needs to extract those pages. The write therefore runs while the last batches are
-// still being embedded (see EMBED_IN_TRANSACTION_MS), and each document's log line carries the
-// time of every stage.
+// Where the time goes (bench:ingest: 2 long PDFs, ~2,600 chunks, real PostgreSQL): the write is
+// dominated by maintaining the HNSW index, more server CPU per chunk than pdf.js needs to
+// extract its page. So the stages stream: pages come a few at a time, and once the rest of
+// the document should take at most EMBED_IN_TRANSACTION_MS, the transaction opens and writes
+// each batch while the next one is extracted, chunked and embedded. Each document's log line
+// carries the time of every stage.
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { PrismaClient } from '../db/index.ts';
@@ -25,7 +26,7 @@ import { chunkPages, type Chunk } from './chunk.ts';
 import { cleanText } from './clean.ts';
 import type { ContentType } from './detect.ts';
 import { IngestError } from './errors.ts';
-import { extractPages } from './extract.ts';
+import { extractPieces, type PagePiece } from './extract.ts';
 
 export interface IngestDeps {
   prisma: PrismaClient;
@@ -47,11 +48,12 @@ export interface Attempt {
 const INSERT_BATCH = 250;
 
 /**
- * Embedding continues inside the replacing transaction once the rest of it is expected to take
- * at most this long: the chunks embedded so far are written (mostly HNSW maintenance, on the
- * database server's CPU) while the last batches are embedded (on ours). The bound keeps a slow
- * model or API from holding the transaction, with the document's row lock and a connection —
- * on the embedded PGlite its only session — open much longer than the write itself takes.
+ * Extraction and embedding continue inside the replacing transaction once the rest of them is
+ * expected to take at most this long: the chunks embedded so far are written (mostly HNSW
+ * maintenance, on the database server's CPU) while the last batches are produced (on ours).
+ * The bound keeps a slow model or API from holding the transaction, with the document's row
+ * lock and a connection — on the embedded PGlite its only session — open much longer than
+ * the write itself takes.
  */
 const EMBED_IN_TRANSACTION_MS = 2_000;
 
@@ -108,32 +110,31 @@ export async function ingestDocument(deps: IngestDeps, documentId: string, attem
   try {
     const bytes = await deps.storage.get(db, { tenantId: found.tenantId, documentId });
     if (!bytes) return; // deleted meanwhile
-    const extractStart = performance.now();
-    const { pages, pageCount } = await extractPages(bytes, found.contentType as ContentType);
-    const chunkStart = performance.now();
-    const chunks = chunkPages(pages.map((page) => ({ pageNumber: page.pageNumber, text: cleanText(page.text) })));
-    if (chunks.length === 0) throw new IngestError('NO_TEXT');
-    const chunkEnd = performance.now();
-
-    const embedding = new ChunkEmbedder(embedder, chunks, (done) => publish('PROCESSING', done / chunks.length));
+    // Pages are extracted, chunked and embedded a batch at a time; the replacing transaction
+    // opens once what is left should take at most EMBED_IN_TRANSACTION_MS, and the rest is
+    // produced while the first batches are written (on the database server's CPU).
+    const stream = new EmbeddedChunkStream(extractPieces(bytes, found.contentType as ContentType), embedder, (progress) =>
+      publish('PROCESSING', progress),
+    );
     const embedded: EmbeddedBatch[] = [];
-    do embedded.push(await embedding.next());
-    while (!embedding.finished && embedding.estimatedRemainingMs() > EMBED_IN_TRANSACTION_MS);
+    for (;;) {
+      const batch = await stream.next();
+      if (!batch) break;
+      embedded.push(batch);
+      if (stream.estimatedRemainingMs() <= EMBED_IN_TRANSACTION_MS) break;
+    }
+    if (stream.finished && stream.chunkCount === 0) throw new IngestError('NO_TEXT');
     const writeStart = performance.now();
-    const written = await replaceChunks(db, found, embedded, embedding, pageCount, deps);
+    const written = await replaceChunks(db, found, embedded, stream, deps);
     if (written === 'gone') return;
     if (written === 'superseded') {
       log.info({ embeddingModel: embedder.model }, 'the tenant changed its embedding model meanwhile; the newer job re-embeds');
       return;
     }
-    const stages: StageTimings = {
-      extractMs: Math.round(chunkStart - extractStart),
-      chunkMs: Math.round(chunkEnd - chunkStart),
-      embedMs: Math.round(embedding.elapsedMs),
-      writeMs: Math.round(performance.now() - writeStart),
-    };
+    const stages: StageTimings = { ...stream.timings(), writeMs: Math.round(performance.now() - writeStart) };
+    const { pageCount, chunkCount } = stream;
     publish('READY');
-    log.info({ pageCount, chunkCount: chunks.length, ms: Date.now() - started, stages }, 'document ingested');
+    log.info({ pageCount, chunkCount, ms: Date.now() - started, stages }, 'document ingested');
   } catch (error) {
     if (error instanceof IngestError && error.permanent) {
       await setStatus(db, documentId, { status: 'FAILED', errorCode: error.code, errorMessage: error.message });
@@ -182,18 +183,29 @@ interface EmbeddedBatch {
   vectors: number[][];
 }
 
-/** Embeds a document's chunks one provider batch at a time, in order, and keeps the pace. */
-class ChunkEmbedder {
+/**
+ * A document's chunks, embedded, one provider batch at a time and in order: pages are pulled
+ * from extraction only as far as the next batch needs, cleaned and chunked, then embedded.
+ * Keeps the time of each stage, for the pace estimate and the log.
+ */
+class EmbeddedChunkStream {
+  private readonly pieces: AsyncIterator<PagePiece>;
   private readonly embedder: Embedder;
-  private readonly chunks: Chunk[];
-  private readonly onProgress: (done: number) => void;
-  private done = 0;
-  /** Time spent in embedding calls so far. */
-  elapsedMs = 0;
+  private readonly onProgress: (progress: number) => void;
+  /** Chunked, not yet embedded. */
+  private pending: Chunk[] = [];
+  private extracted = false;
+  private pagesDone = 0;
+  private chunked = 0;
+  private embeddedCount = 0;
+  pageCount = 0;
+  private extractMs = 0;
+  private chunkMs = 0;
+  private embedMs = 0;
 
-  constructor(embedder: Embedder, chunks: Chunk[], onProgress: (done: number) => void) {
+  constructor(pieces: AsyncIterator<PagePiece>, embedder: Embedder, onProgress: (progress: number) => void) {
+    this.pieces = pieces;
     this.embedder = embedder;
-    this.chunks = chunks;
     this.onProgress = onProgress;
   }
 
@@ -201,30 +213,61 @@ class ChunkEmbedder {
     return this.embedder.model;
   }
 
+  /** Chunks produced (all of them once `finished`). */
   get chunkCount(): number {
-    return this.chunks.length;
+    return this.chunked;
   }
 
   get finished(): boolean {
-    return this.done === this.chunks.length;
+    return this.extracted && this.pending.length === 0;
   }
 
-  /** The time the remaining chunks should take at the pace so far. */
+  /** Share of the work done: pages read, and of their chunks the share embedded. */
+  private doneShare(): number {
+    if (this.pageCount === 0) return 0;
+    return (this.pagesDone / this.pageCount) * (this.chunked === 0 ? 1 : this.embeddedCount / this.chunked);
+  }
+
+  /** The time the rest should take at the pace so far. */
   estimatedRemainingMs(): number {
-    return this.done === 0 ? Infinity : (this.elapsedMs / this.done) * (this.chunks.length - this.done);
+    if (this.finished) return 0;
+    const share = this.doneShare();
+    const spent = this.extractMs + this.chunkMs + this.embedMs;
+    return share === 0 ? Infinity : (spent * (1 - share)) / share;
   }
 
-  /** Embeds the next batch. Call it again only once the previous call has settled. */
-  async next(): Promise<EmbeddedBatch> {
-    // A provider that computes on this thread (the local model) would otherwise hold back a
-    // query issued just before, which then could not run on the server meanwhile.
+  timings(): Omit<StageTimings, 'writeMs'> {
+    return { extractMs: Math.round(this.extractMs), chunkMs: Math.round(this.chunkMs), embedMs: Math.round(this.embedMs) };
+  }
+
+  /** The next embedded batch, or null when there is none. Call again only once the previous call has settled. */
+  async next(): Promise<EmbeddedBatch | null> {
+    // Lets a query issued just before (the previous batch's INSERT) reach the database first:
+    // extraction and a local model compute on this thread, so the server works meanwhile.
     await yieldToEventLoop();
+    while (this.pending.length < this.embedder.maxBatchSize && !this.extracted) {
+      const started = performance.now();
+      const piece = await this.pieces.next();
+      const extractedAt = performance.now();
+      this.extractMs += extractedAt - started;
+      if (piece.done) {
+        this.extracted = true;
+        break;
+      }
+      this.pageCount = piece.value.pageCount;
+      this.pagesDone += piece.value.pages.length;
+      const chunks = chunkPages(piece.value.pages.map((page) => ({ pageNumber: page.pageNumber, text: cleanText(page.text) })));
+      // Chunk indexes count across the whole document.
+      for (const chunk of chunks) this.pending.push({ ...chunk, index: this.chunked++ });
+      this.chunkMs += performance.now() - extractedAt;
+    }
+    if (this.pending.length === 0) return null;
+    const chunks = this.pending.splice(0, this.embedder.maxBatchSize);
     const started = performance.now();
-    const chunks = this.chunks.slice(this.done, this.done + this.embedder.maxBatchSize);
     const embedded = await this.embedder.embed(chunks.map((chunk) => chunk.text), { task: 'document' });
-    this.elapsedMs += performance.now() - started;
-    this.done += chunks.length;
-    this.onProgress(this.done);
+    this.embedMs += performance.now() - started;
+    this.embeddedCount += chunks.length;
+    this.onProgress(Math.min(1, this.doneShare()));
     return { chunks, vectors: embedded.map(toStoredVector) };
   }
 }
@@ -239,8 +282,7 @@ async function replaceChunks(
   db: TenantDb,
   document: Document,
   embedded: EmbeddedBatch[],
-  embedding: ChunkEmbedder,
-  pageCount: number,
+  embedding: EmbeddedChunkStream,
   deps: IngestDeps,
 ): Promise<'written' | 'gone' | 'superseded'> {
   return db.$transaction(
@@ -257,16 +299,18 @@ async function replaceChunks(
       if (locked.length === 0) return 'gone';
       await tx.chunk.deleteMany({ where: { documentId: document.id } });
 
-      // The batches embedded so far first; each write overlaps the embedding of the next batch.
-      // If either fails, the transaction rolls back; Promise.all also absorbs a failure of the
-      // other one that comes later, so nothing is left unhandled.
-      let batch: EmbeddedBatch | undefined = mergeBatches(embedded);
+      // The batches embedded so far first; each write overlaps the production (extraction,
+      // chunking, embedding) of the next batch. If either fails, the transaction rolls back;
+      // Promise.all also absorbs a failure of the other one that comes later, so nothing is
+      // left unhandled. NO_TEXT can only be known at the end: it rolls everything back too.
+      let batch: EmbeddedBatch | null = mergeBatches(embedded);
       while (batch) {
         [, batch] = await Promise.all([
           insertChunks(tx, document, batch, embedding.model, ftsConfig),
-          embedding.finished ? undefined : embedding.next(),
+          embedding.finished ? null : embedding.next(),
         ]);
       }
+      if (embedding.chunkCount === 0) throw new IngestError('NO_TEXT');
 
       await tx.document.update({
         where: { id: document.id },
@@ -274,7 +318,7 @@ async function replaceChunks(
           status: 'READY',
           errorCode: null,
           errorMessage: null,
-          pageCount,
+          pageCount: embedding.pageCount,
           chunkCount: embedding.chunkCount,
           embeddingModel: embedding.model,
           processedAt: new Date(),
