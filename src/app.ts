@@ -78,6 +78,7 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
     });
   const generations = createGenerationRunner({
     prisma: db.prisma,
+    tenantPrisma: db.tenantPrisma,
     pool: db.pool,
     pubsub,
     embedder,
@@ -94,7 +95,7 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
   const health = createHealth({ pool: db.pool, worker: workerMonitor && (() => workerMonitor.status()) });
   const yoga = createYogaApp({ schema, context: contextFactory, graphiql: config.graphiql, logger, config, metrics, health });
   const worker = workerMonitor
-    ? await startWorker(db, { prisma: db.prisma, pubsub, storage, embedder, logger, ftsConfig: config.ftsConfig }, config, {
+    ? await startWorker(db, { prisma: db.prisma, tenantPrisma: db.tenantPrisma, pubsub, storage, embedder, logger, ftsConfig: config.ftsConfig }, config, {
         observe: (events) => workerMonitor.observe(events),
       })
     : null;

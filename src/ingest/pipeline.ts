@@ -12,7 +12,7 @@
 // time of every stage.
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type { PrismaClient } from '../db/index.ts';
+import type { PrismaClient, TenantPrismaClient } from '../db/index.ts';
 import type { Document } from '../db/generated/client.ts';
 import { forTenant, type TenantDb } from '../db/tenant-scope.ts';
 import type { Logger } from '../logger.ts';
@@ -27,7 +27,9 @@ import { IngestError } from './errors.ts';
 import { extractPages } from './extract.ts';
 
 export interface IngestDeps {
+  /** Cross-tenant: only to learn which tenant a job's document belongs to. */
   prisma: PrismaClient;
+  tenantPrisma: TenantPrismaClient;
   pubsub: PubSub;
   storage: DocumentStorage;
   embedder: Embedder;
@@ -65,13 +67,16 @@ export interface StageTimings {
 }
 
 export async function ingestDocument(deps: IngestDeps, documentId: string, attempt: Attempt): Promise<void> {
-  const { prisma, logger } = deps;
-  const found = await prisma.document.findUnique({ where: { id: documentId } });
-  if (!found) {
+  const { logger } = deps;
+  // The job names only the document: its tenant is looked up across tenants, everything
+  // after that runs inside that tenant.
+  const owner = await deps.prisma.document.findUnique({ where: { id: documentId }, select: { tenantId: true } });
+  const db = owner && forTenant(deps.tenantPrisma, owner.tenantId);
+  const found = db && (await db.document.findUnique({ where: { id: documentId } }));
+  if (!db || !found) {
     logger.info({ documentId }, 'document is gone; nothing to ingest');
     return;
   }
-  const db = forTenant(prisma, found.tenantId);
   const log = logger.child({ documentId, tenantId: found.tenantId, attempt: attempt.attempts });
   const started = Date.now();
 

@@ -1,22 +1,24 @@
 // The ingestion job, as seen from the code that creates and cancels it. Both run inside
-// the caller's transaction, so a job exists exactly when its document row does.
+// the caller's tenant transaction, so a job exists exactly when its document row does.
 // `job_key` makes a document have at most one pending job: re-adding replaces it.
-
-export const INGEST_TASK = 'ingest_document';
+//
+// The tenant role has no rights on graphile-worker's tables: the two SQL functions of the
+// row-level-security migration add and remove the job as their owner, after checking that
+// the document belongs to the transaction's tenant. They spell the task name
+// (`ingest_document`, the file name in jobs/) and the job key `ingest:<documentId>`.
 
 interface Tx {
   $executeRaw(query: TemplateStringsArray, ...values: unknown[]): Promise<number>;
 }
 
-const jobKey = (documentId: string) => `ingest:${documentId}`;
-
 export async function enqueueIngestion(tx: Tx, documentId: string, maxAttempts: number): Promise<void> {
-  await tx.$executeRaw`SELECT graphile_worker.add_job(
-    ${INGEST_TASK}, json_build_object('documentId', ${documentId}::text),
-    job_key := ${jobKey(documentId)}, max_attempts := ${maxAttempts}::int)`;
+  await tx.$executeRaw`SELECT ragchat_enqueue_ingestion(${documentId}::uuid, ${maxAttempts}::int)`;
 }
 
-/** Cancels a pending job; a running one is left to notice that its document is gone. */
+/**
+ * Cancels a pending job; a running one is left to notice that its document is gone. Call it
+ * before deleting the document: the function checks the document is the tenant's.
+ */
 export async function removeIngestion(tx: Tx, documentId: string): Promise<void> {
-  await tx.$executeRaw`SELECT graphile_worker.remove_job(${jobKey(documentId)})`;
+  await tx.$executeRaw`SELECT ragchat_cancel_ingestion(${documentId}::uuid)`;
 }

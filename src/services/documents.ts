@@ -173,8 +173,8 @@ export function createDocumentsService(
     async delete(documentId: string): Promise<string> {
       const document = await find(documentId);
       await db.$transaction(async (tx) => {
-        await tx.document.delete({ where: { id: document.id } });
         await removeIngestion(tx, document.id);
+        await tx.document.delete({ where: { id: document.id } });
       });
       return document.id;
     },

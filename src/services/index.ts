@@ -48,7 +48,7 @@ export function createServices(deps: ServiceDeps) {
     let scoped = scopedClients.get(tenantId);
     if (!scoped) {
       if (scopedClients.size >= 1_000) scopedClients.delete(scopedClients.keys().next().value!);
-      scoped = forTenant(db.prisma, tenantId);
+      scoped = forTenant(db.tenantPrisma, tenantId);
       scopedClients.set(tenantId, scoped);
     }
     return scoped;
