@@ -12,7 +12,7 @@ const shared = {
   useTypeImports: true,
   importExtension: '.ts',
   enumsAsTypes: true,
-  scalars: { DateTime: 'string', File: 'File' },
+  scalars: { DateTime: 'string', File: 'File', JSON: 'unknown' },
   strictScalars: true,
 } as const;
 

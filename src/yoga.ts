@@ -15,6 +15,7 @@ import type { Logger } from './logger.ts';
 import type { Health } from './observability/health.ts';
 import { useObservability } from './observability/http.ts';
 import type { Metrics } from './observability/metrics.ts';
+import { useAccessRevocation } from './revocation.ts';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './schema/pagination.ts';
 
 export interface YogaOptions {
@@ -75,6 +76,7 @@ export function createYogaApp({ schema, context, graphiql, logger, config, metri
       ),
       config.introspection ? {} : useDisableIntrospection(),
       useRequestTimeout(config.requestTimeoutMs),
+      useAccessRevocation(),
     ],
     // Multipart uploads: one file per request, refused while streaming once it passes the limit
     // (Yoga answers REQUEST_ENTITY_TOO_LARGE; the service checks other inputs with the same code).

@@ -122,3 +122,5 @@ export function forTenant(prisma: TenantPrismaClient, tenantId: string) {
 }
 
 export type TenantDb = ReturnType<typeof forTenant>;
+/** The client inside a tenant `$transaction` callback. */
+export type TenantTx = Parameters<Parameters<TenantDb['$transaction']>[0]>[0];

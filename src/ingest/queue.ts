@@ -22,3 +22,11 @@ export async function enqueueIngestion(tx: Tx, documentId: string, maxAttempts: 
 export async function removeIngestion(tx: Tx, documentId: string): Promise<void> {
   await tx.$executeRaw`SELECT ragchat_cancel_ingestion(${documentId}::uuid)`;
 }
+
+/**
+ * Cancels the pending jobs of every document of a tenant (tenant deletion). Cross-tenant: it
+ * runs as the connecting role, in the deleting transaction, and so spells the job key itself.
+ */
+export async function removeTenantIngestions(tx: Tx, tenantId: string): Promise<void> {
+  await tx.$executeRaw`SELECT graphile_worker.remove_job('ingest:' || d.id::text) FROM documents d WHERE d.tenant_id = ${tenantId}::uuid`;
+}

@@ -33,6 +33,7 @@ export const builder = new SchemaBuilder<{
   Scalars: {
     DateTime: { Input: Date; Output: Date };
     File: { Input: File; Output: never };
+    JSON: { Input: never; Output: unknown };
   };
   DefaultFieldNullability: false;
   DefaultInputFieldRequiredness: true;
@@ -76,6 +77,14 @@ builder.scalarType('DateTime', {
       throw new GraphQLError('DateTime must be an ISO-8601 string', { extensions: { code: ErrorCode.BAD_USER_INPUT } });
     }
     return date;
+  },
+});
+
+builder.scalarType('JSON', {
+  description: 'Any JSON value (output only), e.g. a data export to save as a file.',
+  serialize: (value) => value,
+  parseValue: () => {
+    throw new GraphQLError('JSON is an output-only scalar', { extensions: { code: ErrorCode.BAD_USER_INPUT } });
   },
 });
 

@@ -9,5 +9,6 @@ import './invitations.ts';
 import './member-events.ts';
 import './documents.ts';
 import './chat.ts';
+import './data-rights.ts';
 
 export const schema = lexicographicSortSchema(builder.toSchema());

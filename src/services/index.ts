@@ -10,6 +10,7 @@ import type { RetrievalParams } from '../retrieval/search.ts';
 import type { DocumentStorage } from '../storage/index.ts';
 import { createAuthService } from './auth.ts';
 import { createChatService } from './chat.ts';
+import { createDataRightsService } from './data-rights.ts';
 import { createSearchService } from './search.ts';
 import { createDocumentsService } from './documents.ts';
 import { createMembersService } from './members.ts';
@@ -64,6 +65,14 @@ export function createServices(deps: ServiceDeps) {
         documents: createDocumentsService(scoped, viewer, pubsub, storage, config),
         chat: createChatService(scoped, viewer, pubsub, generations),
         search: createSearchService(db.pool, deps.embedder, viewer, config.ftsConfig, deps.retrieval),
+        dataRights: createDataRightsService({
+          db: scoped,
+          service: db.prisma,
+          viewer,
+          pubsub,
+          generations,
+          callersChanged: () => auth.forgetCallers(viewer.tenantId),
+        }),
       };
     },
   };
