@@ -2,8 +2,8 @@
 -- row-level security, the second wall under the forTenant() Prisma extension.
 --
 -- Tenant-scoped work runs as the role ragchat_tenant, entered per transaction together with
--- the tenant (src/db/tenant-session.ts):
---   BEGIN; SELECT set_config('role', 'ragchat_tenant', true), set_config('app.tenant_id', '<uuid>', true)
+-- the tenant, in the BEGIN message (src/db/tenant-session.ts):
+--   BEGIN; SET LOCAL ROLE ragchat_tenant; SET LOCAL app.tenant_id = '<uuid>'
 -- ragchat_tenant is NOLOGIN, not a superuser and without BYPASSRLS, so the policies below
 -- apply to it: it sees and writes only rows whose tenant is the transaction's. Without a
 -- tenant set it sees nothing (NULL matches no row). The connecting role keeps its own access
