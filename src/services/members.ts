@@ -26,8 +26,8 @@ export interface MembersOptions {
 }
 
 /**
- * Serializes changes to a tenant's admins (and uploads, see documents.ts). NO KEY UPDATE: it does
- * not wait on inserts that reference the tenant.
+ * Serializes changes to a tenant's admins (uploads take the same lock, see documents.ts). NO KEY
+ * UPDATE: it does not wait on inserts that reference the tenant.
  */
 export async function lockTenant(tx: TenantTx, tenantId: string): Promise<void> {
   await tx.$executeRaw`SELECT 1 FROM tenants WHERE id = ${tenantId}::uuid FOR NO KEY UPDATE`;
