@@ -92,6 +92,7 @@ async function pipeline(embedder: Embedder): Promise<{ pages: number; seconds: n
     const recorder = stageRecorder();
     const deps = {
       prisma: app.db.prisma,
+      tenantPrisma: app.db.tenantPrisma,
       pubsub: app.pubsub,
       storage: postgresStorage,
       embedders: singleEmbedder(embedder),

@@ -6,7 +6,7 @@ import { createPubSub } from 'graphql-yoga';
 import pg from 'pg';
 import type { Logger } from './logger.ts';
 
-export type MemberEventKind = 'INVITED' | 'JOINED' | 'ROLE_CHANGED' | 'DEACTIVATED' | 'REACTIVATED';
+export type MemberEventKind = 'INVITED' | 'JOINED' | 'ROLE_CHANGED' | 'DEACTIVATED' | 'REACTIVATED' | 'DELETED';
 
 export interface MemberEventPayload {
   kind: MemberEventKind;
@@ -45,6 +45,8 @@ export type Topics = {
   generationControl: [payload: GenerationControlPayload];
   /** A tenant's members or the tenant changed: cached callers must be read again. */
   callersChanged: [payload: { tenantId: string }];
+  /** A member (userId) or the whole tenant (null) lost access: their open subscriptions end. */
+  accessRevoked: [tenantId: string, payload: { userId: string | null }];
 };
 
 export type PubSub = ReturnType<typeof createPubSub<Topics>> & { close(): Promise<void> };

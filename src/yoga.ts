@@ -18,6 +18,7 @@ import type { Logger } from './logger.ts';
 import type { Health } from './observability/health.ts';
 import { useObservability } from './observability/http.ts';
 import type { Metrics } from './observability/metrics.ts';
+import { useAccessRevocation } from './revocation.ts';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './schema/pagination.ts';
 
 export interface YogaOptions {
@@ -87,6 +88,7 @@ export function createYogaApp({ schema, context, graphiql, logger, config, metri
       useRequestBodyLimit(Math.max(MAX_REQUEST_BODY_BYTES, config.maxUploadBytes + 1024 * 1024)),
       // After validation (a refused request costs no execution) and before any resolver.
       useRateLimit(rateLimiter, config.planLimits, (plan) => metrics.countRateLimited(plan)),
+      useAccessRevocation(),
     ],
     // Replaced by useRequestBodyLimit (same limit and code, without a stream per request).
     maxRequestBodySize: false,

@@ -3,7 +3,7 @@
 // through pub/sub — so subscribers on any instance receive them — and persists the text
 // as it grows, so a late or reconnecting subscriber can catch up from the database.
 import type pg from 'pg';
-import type { PrismaClient } from '../db/index.ts';
+import type { PrismaClient, TenantPrismaClient } from '../db/index.ts';
 import { forTenant, type TenantDb } from '../db/tenant-scope.ts';
 import type { Logger } from '../logger.ts';
 import type { ChatModel, ChatTurn, Source } from '../providers/chat-model.ts';
@@ -15,7 +15,9 @@ import { hybridSearch, type RetrievalParams, type ScoredChunk } from '../retriev
 import { addUsage } from '../services/usage.ts';
 
 export interface GenerationDeps {
+  /** Cross-tenant: only the sweep of orphaned answers. */
   prisma: PrismaClient;
+  tenantPrisma: TenantPrismaClient;
   pool: pg.Pool;
   pubsub: PubSub;
   /** Chat models and embedders by name: each answer uses its tenant's. */
@@ -61,7 +63,7 @@ export function createGenerationRunner(deps: GenerationDeps) {
   })();
 
   async function generate(job: GenerationJob, signal: AbortSignal): Promise<void> {
-    const db = forTenant(deps.prisma, job.tenantId);
+    const db = forTenant(deps.tenantPrisma, job.tenantId);
     const publish = (payload: MessageStreamPayload) => deps.pubsub.publish('messageStream', job.messageId, payload);
     let content = '';
     let firstTokenAt: number | null = null;
@@ -156,7 +158,8 @@ export function createGenerationRunner(deps: GenerationDeps) {
       await saving.catch(() => {});
       const cited = citedSources(result.content, result.sources);
       await db.$transaction(async (tx) => {
-        await tx.chatMessage.update({
+        // updateMany: the message may be gone (its session, member or tenant was deleted meanwhile).
+        const { count } = await tx.chatMessage.updateMany({
           where: { id: job.messageId },
           data: {
             status,
@@ -171,7 +174,7 @@ export function createGenerationRunner(deps: GenerationDeps) {
             completedAt: new Date(),
           },
         });
-        if (cited.length) {
+        if (count && cited.length) {
           await tx.citation.createMany({
             data: cited.map(({ rank, chunk }) => ({
               tenantId: job.tenantId,
@@ -195,7 +198,7 @@ export function createGenerationRunner(deps: GenerationDeps) {
     }
   }
 
-  /** Marks answers whose generating process died as FAILED, so no client waits forever. */
+  /** Marks answers whose generating process died as FAILED, so no client waits forever (all tenants: a sweep). */
   async function failOrphans(): Promise<number> {
     const { count } = await deps.prisma.chatMessage.updateMany({
       where: { status: 'STREAMING', updatedAt: { lt: new Date(Date.now() - ORPHAN_AFTER_MS) }, id: { notIn: [...running.keys()] } },

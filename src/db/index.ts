@@ -7,14 +7,22 @@ import type { Logger } from '../logger.ts';
 import { startEmbeddedPostgres } from './embedded.ts';
 import { PrismaClient } from './generated/client.ts';
 import { applyMigrations } from './migrate.ts';
+import { createTenantPool } from './tenant-pool.ts';
+import type { TenantPrismaClient } from './tenant-scope.ts';
 
-export type { PrismaClient };
+export type { PrismaClient, TenantPrismaClient };
 
 export interface Database {
   kind: 'postgres' | 'embedded';
   /** Shared pool for raw SQL (pgvector queries, graphile-worker, LISTEN/NOTIFY on real PostgreSQL). */
   pool: pg.Pool;
+  /**
+   * The connecting role, across tenants: only for the cross-tenant paths listed in the README
+   * (sign-up, log-in, token checks, worker lookups, sweeps). Tenant work uses forTenant(tenantPrisma).
+   */
   prisma: PrismaClient;
+  /** Every statement runs inside a transaction entered into a tenant; usable only through forTenant(). */
+  tenantPrisma: TenantPrismaClient;
   /** The connection string of a real PostgreSQL, for components that need their own connection. */
   connectionString: string | undefined;
   close(): Promise<void>;
@@ -63,18 +71,19 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     throw error;
   }
 
-  const prisma = new PrismaClient({
-    adapter: new PrismaPg(pool),
-    // The embedded database is one session: a transaction may queue behind a long ingestion write.
-    transactionOptions: options.databaseUrl ? { maxWait: 10_000, timeout: 15_000 } : { maxWait: 120_000, timeout: 120_000 },
-  });
+  // The embedded database is one session: a transaction may queue behind a long ingestion write.
+  const transactionOptions = options.databaseUrl ? { maxWait: 10_000, timeout: 15_000 } : { maxWait: 120_000, timeout: 120_000 };
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool), transactionOptions });
+  // Both clients share the pool (the embedded database allows two connections in all).
+  const tenantPrisma = new PrismaClient({ adapter: new PrismaPg(createTenantPool(pool)), transactionOptions }) as TenantPrismaClient;
   return {
     kind: options.databaseUrl ? 'postgres' : 'embedded',
     pool,
     prisma,
+    tenantPrisma,
     connectionString: options.databaseUrl,
     async close() {
-      await prisma.$disconnect();
+      await Promise.all([prisma.$disconnect(), tenantPrisma.$disconnect()]);
       await closeDriver();
     },
   };

@@ -13,7 +13,7 @@
 // carries the time of every stage.
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type { PrismaClient } from '../db/index.ts';
+import type { PrismaClient, TenantPrismaClient } from '../db/index.ts';
 import type { Document } from '../db/generated/client.ts';
 import { forTenant, type TenantDb } from '../db/tenant-scope.ts';
 import type { Logger } from '../logger.ts';
@@ -29,7 +29,9 @@ import { IngestError } from './errors.ts';
 import { extractPieces, type PagePiece } from './extract.ts';
 
 export interface IngestDeps {
+  /** Cross-tenant: only to learn which tenant a job's document belongs to. */
   prisma: PrismaClient;
+  tenantPrisma: TenantPrismaClient;
   pubsub: PubSub;
   storage: DocumentStorage;
   /** Embedders by model name: each document is embedded with its tenant's model. */
@@ -69,13 +71,16 @@ export interface StageTimings {
 }
 
 export async function ingestDocument(deps: IngestDeps, documentId: string, attempt: Attempt): Promise<void> {
-  const { prisma, logger } = deps;
-  const found = await prisma.document.findUnique({ where: { id: documentId } });
-  if (!found) {
+  const { logger } = deps;
+  // The job names only the document: its tenant is looked up across tenants, everything
+  // after that runs inside that tenant.
+  const owner = await deps.prisma.document.findUnique({ where: { id: documentId }, select: { tenantId: true } });
+  const db = owner && forTenant(deps.tenantPrisma, owner.tenantId);
+  const found = db && (await db.document.findUnique({ where: { id: documentId } }));
+  if (!db || !found) {
     logger.info({ documentId }, 'document is gone; nothing to ingest');
     return;
   }
-  const db = forTenant(prisma, found.tenantId);
   const log = logger.child({ documentId, tenantId: found.tenantId, attempt: attempt.attempts });
   const started = Date.now();
 
@@ -88,7 +93,7 @@ export async function ingestDocument(deps: IngestDeps, documentId: string, attem
       at: new Date().toISOString(),
     });
 
-  const tenant = await prisma.tenant.findUnique({ where: { id: found.tenantId } });
+  const tenant = await db.tenant.findUnique({ where: { id: found.tenantId } });
   if (!tenant) return; // the tenant is being deleted
   const modelName = tenant.embeddingModel ?? deps.embedders.defaultModel;
   let embedder: Embedder;

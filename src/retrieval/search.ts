@@ -2,7 +2,10 @@
 // Postgres full-text search, fused by reciprocal rank (RRF). Every query filters on
 // tenant_id AND embedding_model, so rows of another tenant, or vectors of another model
 // (which live in the same column but in a different space), can never be returned or compared.
+// Each retriever runs in a transaction entered into the tenant, so row-level security holds
+// underneath those filters too.
 import type pg from 'pg';
+import { withTenant } from '../db/tenant-session.ts';
 
 export interface RetrievalParams {
   /** Candidates taken from each retriever before fusion. */
@@ -92,19 +95,14 @@ function toScored(rows: Row[], retriever: 'vector' | 'text'): ScoredChunk[] {
 /** The k chunks nearest to the question by cosine distance. */
 export async function vectorSearch(pool: pg.Pool, q: SearchQuery, k: number): Promise<ScoredChunk[]> {
   if (k <= 0) return [];
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    // HNSW applies the tenant/model filter after its graph search, which alone would return only
-    // the matches among its first ef_search candidates (a small tenant often gets none);
-    // iterative scanning keeps searching until k rows pass the filter. ef_search must be at
-    // least k, since one scan pass yields at most ef_search rows. LOCAL: reset at COMMIT, so
-    // pooled connections are left as they were. Without an HNSW index (the embedded PGlite)
-    // the settings are accepted and the scan is exact.
-    await client.query(
-      `SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), set_config('hnsw.ef_search', $1, true)`,
-      [String(Math.min(MAX_EF_SEARCH, Math.max(40, k)))],
-    );
+  // HNSW applies the tenant/model filter after its graph search, which alone would return only
+  // the matches among its first ef_search candidates (a small tenant often gets none);
+  // iterative scanning keeps searching until k rows pass the filter. ef_search must be at
+  // least k, since one scan pass yields at most ef_search rows. LOCAL to the transaction (set
+  // with the tenant, in the BEGIN message), so pooled connections are left as they were.
+  // Without an HNSW index (the embedded PGlite) the settings are accepted and the scan is exact.
+  const hnsw = { 'hnsw.iterative_scan': 'relaxed_order', 'hnsw.ef_search': String(Math.min(MAX_EF_SEARCH, Math.max(40, k))) };
+  return withTenant(pool, q.tenantId, async (client) => {
     // relaxed_order may yield rows slightly out of order, so the nearest k are re-sorted
     // outside (pgvector's advice); the id breaks ties deterministically.
     const { rows } = await client.query<Row>(
@@ -122,14 +120,8 @@ export async function vectorSearch(pool: pg.Pool, q: SearchQuery, k: number): Pr
         ORDER BY n.distance, c.id`,
       [vectorLiteral(q.vector), q.tenantId, q.embeddingModel, k],
     );
-    await client.query('COMMIT');
     return toScored(rows, 'vector');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+  }, hnsw);
 }
 
 /**
@@ -152,7 +144,7 @@ export async function textSearch(pool: pg.Pool, q: SearchQuery, k: number): Prom
   // Ranked on ids and scores first, then only the k winners are read in full, with their title
   // and their similarity to the question: computed for every match, the similarity (a 3 kB
   // vector read per row) cost more than the search itself on a large tenant (bench:chat).
-  const { rows } = await pool.query<Row>(
+  const { rows } = await withTenant(pool, q.tenantId, (client) => client.query<Row>(
     `WITH ranked AS MATERIALIZED (
        SELECT c.id, ts_rank_cd(c.tsv, query, $6) AS score
          FROM websearch_to_tsquery($1::regconfig, $2) AS query, chunks c
@@ -166,7 +158,7 @@ export async function textSearch(pool: pg.Pool, q: SearchQuery, k: number): Prom
        JOIN documents d ON d.id = c.document_id AND d.tenant_id = c.tenant_id
       ORDER BY r.score DESC, c.id`,
     [q.ftsConfig, query, q.tenantId, q.embeddingModel, k, TEXT_RANK_NORMALIZATION, vectorLiteral(q.vector)],
-  );
+  ));
   return toScored(rows, 'text');
 }
 

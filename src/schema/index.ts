@@ -11,5 +11,6 @@ import './documents.ts';
 import './chat.ts';
 import './usage.ts';
 import './audit.ts';
+import './data-rights.ts';
 
 export const schema = lexicographicSortSchema(builder.toSchema());

@@ -6,7 +6,7 @@ import { Invitation } from './invitations.ts';
 import { User } from './members.ts';
 
 const MemberEventKind = builder.enumType('MemberEventKind', {
-  values: ['INVITED', 'JOINED', 'ROLE_CHANGED', 'DEACTIVATED', 'REACTIVATED'] as const,
+  values: ['INVITED', 'JOINED', 'ROLE_CHANGED', 'DEACTIVATED', 'REACTIVATED', 'DELETED'] as const,
 });
 
 // A subscription keeps one context (and so one dataloader cache) for its whole life, so

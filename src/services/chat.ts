@@ -70,24 +70,27 @@ export function createChatService(db: TenantDb, viewer: Viewer, pubsub: PubSub, 
   async function prepare(sessionId: string, content: string): Promise<{ answer: ChatMessage; start: () => void }> {
     const requestedAt = Date.now();
     const { content: question } = parseInput(QuestionInput, { content });
-    const session = await findSession(sessionId);
-    const busy = await db.chatMessage.findFirst({ where: { sessionId: session.id, status: 'STREAMING' } });
-    if (busy) {
-      throw new AppError(ErrorCode.FAILED_PRECONDITION, 'An answer is still being written in this session; wait or stop it', {
-        messageId: busy.id,
+    if (!isUuid(sessionId)) throw notFound('Chat session');
+    // One transaction for the checks and the writes: each statement outside one would be a
+    // tenant transaction of its own (three messages instead of one).
+    const { answer, history, tenant } = await db.$transaction(async (tx) => {
+      const session = await tx.chatSession.findFirst({ where: { id: sessionId, ...mine } });
+      if (!session) throw notFound('Chat session');
+      const busy = await tx.chatMessage.findFirst({ where: { sessionId: session.id, status: 'STREAMING' } });
+      if (busy) {
+        throw new AppError(ErrorCode.FAILED_PRECONDITION, 'An answer is still being written in this session; wait or stop it', {
+          messageId: busy.id,
+        });
+      }
+      const earlier = await tx.chatMessage.findMany({
+        where: { sessionId: session.id, status: 'COMPLETE' },
+        orderBy: { createdAt: 'desc' },
+        take: HISTORY_TURNS,
       });
-    }
-    const earlier = await db.chatMessage.findMany({
-      where: { sessionId: session.id, status: 'COMPLETE' },
-      orderBy: { createdAt: 'desc' },
-      take: HISTORY_TURNS,
-    });
-    const history: ChatTurn[] = earlier
-      .reverse()
-      .map((m) => ({ role: m.role === 'USER' ? ('user' as const) : ('assistant' as const), content: m.content }));
-
-    const tenant = await db.tenant.findUniqueOrThrow({ where: { id: viewer.tenantId } });
-    const answer = await db.$transaction(async (tx) => {
+      const history: ChatTurn[] = earlier
+        .reverse()
+        .map((m) => ({ role: m.role === 'USER' ? ('user' as const) : ('assistant' as const), content: m.content }));
+      const tenant = await tx.tenant.findUniqueOrThrow({ where: { id: viewer.tenantId } });
       // The question counts (and may be refused by the daily quota) with the message that records it.
       await countQuestion(tx, viewer.tenantId, viewer.userId, options.planLimits[tenant.plan].questionsPerDay);
       await tx.chatMessage.create({
@@ -101,7 +104,7 @@ export function createChatService(db: TenantDb, viewer: Viewer, pubsub: PubSub, 
         where: { id: session.id },
         data: session.title === 'New chat' && earlier.length === 0 ? { title: question.slice(0, TITLE_MAX) } : { updatedAt: new Date() },
       });
-      return answer;
+      return { answer, history, tenant };
     });
     const choices = effectiveChoices(tenant, options.models, options.defaultFtsConfig);
     const start = () =>

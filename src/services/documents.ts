@@ -190,8 +190,8 @@ export function createDocumentsService(
     async delete(documentId: string): Promise<string> {
       const document = await find(documentId);
       await db.$transaction(async (tx) => {
-        await tx.document.delete({ where: { id: document.id } });
         await removeIngestion(tx, document.id);
+        await tx.document.delete({ where: { id: document.id } });
         await recordAudit(tx, {
           tenantId: viewer.tenantId,
           actorId: viewer.userId,

@@ -12,6 +12,7 @@ import type { DocumentStorage } from '../storage/index.ts';
 import { createAuditService } from './audit.ts';
 import { createAuthService } from './auth.ts';
 import { createChatService } from './chat.ts';
+import { createDataRightsService } from './data-rights.ts';
 import { createSearchService } from './search.ts';
 import { createDocumentsService } from './documents.ts';
 import { createMembersService } from './members.ts';
@@ -53,7 +54,7 @@ export function createServices(deps: ServiceDeps) {
     let scoped = scopedClients.get(tenantId);
     if (!scoped) {
       if (scopedClients.size >= 1_000) scopedClients.delete(scopedClients.keys().next().value!);
-      scoped = forTenant(db.prisma, tenantId);
+      scoped = forTenant(db.tenantPrisma, tenantId);
       scopedClients.set(tenantId, scoped);
     }
     return scoped;
@@ -77,6 +78,14 @@ export function createServices(deps: ServiceDeps) {
         search: createSearchService(db.pool, viewer, tenant.current, { models, defaultFtsConfig: config.ftsConfig, retrieval: deps.retrieval }),
         usage: createUsageService(scoped, config.planLimits),
         audit: createAuditService(scoped),
+        dataRights: createDataRightsService({
+          db: scoped,
+          service: db.prisma,
+          viewer,
+          pubsub,
+          generations,
+          callersChanged: () => auth.forgetCallers(viewer.tenantId),
+        }),
       };
     },
   };

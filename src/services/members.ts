@@ -2,7 +2,7 @@
 // deactivation. Every query goes through the tenant-scoped client.
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import type { TenantDb } from '../db/tenant-scope.ts';
+import type { TenantDb, TenantTx } from '../db/tenant-scope.ts';
 import type { Invitation, Role, User, UserStatus } from '../db/generated/client.ts';
 import { AppError, ErrorCode, notFound } from '../errors.ts';
 import type { MemberEventKind, PubSub } from '../pubsub.ts';
@@ -24,6 +24,23 @@ const ProfileInput = z.object({ name: personNameSchema });
 
 export interface MembersOptions {
   invitationTtlHours: number;
+}
+
+/**
+ * Serializes changes to a tenant's admins (uploads take the same lock, see documents.ts). NO KEY
+ * UPDATE: it does not wait on inserts that reference the tenant.
+ */
+export async function lockTenant(tx: TenantTx, tenantId: string): Promise<void> {
+  await tx.$executeRaw`SELECT 1 FROM tenants WHERE id = ${tenantId}::uuid FOR NO KEY UPDATE`;
+}
+
+/** Refuses a change that takes away the last active ADMIN; call it with the tenant locked. */
+export async function assertAnotherActiveAdmin(tx: TenantTx, member: User): Promise<void> {
+  if (member.role !== 'ADMIN' || member.status !== 'ACTIVE') return;
+  const admins = await tx.user.count({ where: { role: 'ADMIN', status: 'ACTIVE' } });
+  if (admins <= 1) {
+    throw new AppError(ErrorCode.FAILED_PRECONDITION, 'A tenant must keep at least one active ADMIN', { reason: 'LAST_ADMIN' });
+  }
 }
 
 export function createMembersService(db: TenantDb, viewer: Viewer, pubsub: PubSub, options: MembersOptions, self?: User, changed: () => void = () => {}) {
@@ -50,20 +67,10 @@ export function createMembersService(db: TenantDb, viewer: Viewer, pubsub: PubSu
    */
   async function changeKeepingAnAdmin(userId: string, data: { role?: Role; status?: UserStatus }): Promise<User> {
     return db.$transaction(async (tx) => {
-      // NO KEY UPDATE: serializes admin changes without waiting on inserts that reference the tenant.
-      await tx.$executeRaw`SELECT 1 FROM tenants WHERE id = ${viewer.tenantId}::uuid FOR NO KEY UPDATE`;
+      await lockTenant(tx, viewer.tenantId);
       const member = isUuid(userId) ? await tx.user.findUnique({ where: { id: userId } }) : null;
       if (!member) throw notFound('Member');
-      const losesAdmin =
-        member.role === 'ADMIN' &&
-        member.status === 'ACTIVE' &&
-        ((data.role && data.role !== 'ADMIN') || data.status === 'DEACTIVATED');
-      if (losesAdmin) {
-        const admins = await tx.user.count({ where: { role: 'ADMIN', status: 'ACTIVE' } });
-        if (admins <= 1) {
-          throw new AppError(ErrorCode.FAILED_PRECONDITION, 'A tenant must keep at least one active ADMIN');
-        }
-      }
+      if ((data.role && data.role !== 'ADMIN') || data.status === 'DEACTIVATED') await assertAnotherActiveAdmin(tx, member);
       const updated = await tx.user.update({ where: { id: userId }, data });
       const noChange = data.role ? member.role === data.role : member.status === data.status;
       if (!noChange) await recordAudit(tx, {
@@ -207,6 +214,7 @@ export function createMembersService(db: TenantDb, viewer: Viewer, pubsub: PubSu
       }
       const user = await changeKeepingAnAdmin(userId, { status: 'DEACTIVATED' });
       publish('DEACTIVATED', { userId });
+      pubsub.publish('accessRevoked', viewer.tenantId, { userId });
       return user;
     },
 

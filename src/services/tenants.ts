@@ -137,9 +137,9 @@ export function createTenantService(
           const now = effectiveChoices(after, models, deps.defaultFtsConfig);
           if (was.embeddingModel !== now.embeddingModel) {
             await tx.document.updateMany({ data: { status: 'QUEUED', errorCode: null, errorMessage: null } });
-            await enqueueTenantReingestion(tx, viewer.tenantId, deps.jobMaxAttempts);
+            await enqueueTenantReingestion(tx, deps.jobMaxAttempts);
           }
-          if (was.ftsConfig !== now.ftsConfig) await enqueueFtsRewrite(tx, viewer.tenantId, deps.jobMaxAttempts);
+          if (was.ftsConfig !== now.ftsConfig) await enqueueFtsRewrite(tx, deps.jobMaxAttempts);
 
           const changes: Record<string, unknown> = {};
           for (const key of ['retrievalK', 'retrievalN', 'retrievalMinScore'] as const) {

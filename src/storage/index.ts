@@ -1,10 +1,9 @@
 // Where document bytes live. The default keeps them in PostgreSQL (document_files), so a
 // document row, its bytes and its ingestion job commit or roll back together; another
 // implementation (object storage) would write before the transaction and clean up after.
-import type { TenantDb } from '../db/tenant-scope.ts';
+import type { TenantDb, TenantTx } from '../db/tenant-scope.ts';
 
-/** A transaction of the tenant-scoped client. */
-export type TenantTx = Parameters<Parameters<TenantDb['$transaction']>[0]>[0];
+export type { TenantTx };
 
 export interface DocumentRef {
   tenantId: string;
