@@ -141,12 +141,18 @@ const cheap = await pipeline(zeroCost);
 console.log(`raw extraction ${rate(raw).toFixed(1)} pages/s; pipeline (zero-cost embedder) ${rate(cheap).toFixed(1)} pages/s`);
 console.log(`  stages: ${describeStages(cheap.stages)}`);
 
-const model = createEmbedder({});
-await model.embed(['warm-up']);
-const modelRaw = await modelOnly(model);
-const modelPipeline = await pipeline(model);
-console.log(`model alone ${rate(modelRaw).toFixed(2)} pages/s; pipeline (embedded model) ${rate(modelPipeline).toFixed(2)} pages/s`);
-console.log(`  stages: ${describeStages(modelPipeline.stages)}`);
+// BENCH_INGEST_MODEL=0 skips the embedded model's part (minutes on a 2-core machine).
+const withModel = process.env.BENCH_INGEST_MODEL !== '0';
+let modelRaw: { pages: number; seconds: number } | null = null;
+let modelPipeline: Awaited<ReturnType<typeof pipeline>> | null = null;
+if (withModel) {
+  const model = createEmbedder({});
+  await model.embed(['warm-up']);
+  modelRaw = await modelOnly(model);
+  modelPipeline = await pipeline(model);
+  console.log(`model alone ${rate(modelRaw).toFixed(2)} pages/s; pipeline (embedded model) ${rate(modelPipeline).toFixed(2)} pages/s`);
+  console.log(`  stages: ${describeStages(modelPipeline.stages)}`);
+}
 
 const pickup = process.env.DATABASE_URL ? await measurePickup(process.env.DATABASE_URL, 50) : null;
 if (pickup) console.log(`job pickup after commit: p50 ${pickup.p50} ms, p95 ${pickup.p95} ms (${pickup.samples} jobs)`);
@@ -157,13 +163,13 @@ console.log(
     rawPagesPerSec: round(rate(raw), 1),
     pipelinePagesPerSec: round(rate(cheap), 1),
     pipelineVsExtract: round(rate(cheap) / rate(raw)),
-    modelPagesPerSec: round(rate(modelRaw), 2),
-    modelPipelinePagesPerSec: round(rate(modelPipeline), 2),
-    modelPipelineVsModel: round(rate(modelPipeline) / rate(modelRaw)),
+    modelPagesPerSec: modelRaw && round(rate(modelRaw), 2),
+    modelPipelinePagesPerSec: modelPipeline && round(rate(modelPipeline), 2),
+    modelPipelineVsModel: modelRaw && modelPipeline && round(rate(modelPipeline) / rate(modelRaw)),
     pickupP50Ms: pickup?.p50 ?? null,
     pickupP95Ms: pickup?.p95 ?? null,
     pipelineStagesMs: cheap.stages,
-    modelPipelineStagesMs: modelPipeline.stages,
+    modelPipelineStagesMs: modelPipeline?.stages ?? null,
   }),
 );
 process.exit(0);
