@@ -9,7 +9,7 @@
 // With no tenant in the async context both refuse: a query that bypassed forTenant() fails
 // loudly instead of running with the connecting role's cross-tenant access.
 import pg from 'pg';
-import { enterTenantSql, tenantScope } from './tenant-session.ts';
+import { enterTenantSql, tenantScope, withTenant } from './tenant-session.ts';
 
 const OUTSIDE_SCOPE = 'tenant database access outside a forTenant() scope';
 
@@ -29,22 +29,7 @@ function currentTenant(): string {
 
 /** One statement in its own tenant transaction: three messages where a bare query needs one. */
 async function standalone(shared: pg.Pool, config: pg.QueryConfig, values?: unknown[]): Promise<pg.QueryResult> {
-  const enter = enterTenantSql(currentTenant());
-  const client = await shared.connect();
-  let broken: Error | undefined;
-  try {
-    await client.query(enter);
-    const result = await client.query(config, values);
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK').catch((rollbackError: Error) => {
-      broken = rollbackError;
-    });
-    throw error;
-  } finally {
-    client.release(broken);
-  }
+  return withTenant(shared, currentTenant(), (client) => client.query(config, values));
 }
 
 const NO_ROWS = { command: '', rowCount: null, oid: 0, rows: [], fields: [] } as unknown as pg.QueryResult;
