@@ -36,8 +36,9 @@ describe.skipIf(!chromiumPath)('demo page in Chromium', () => {
   const browserErrors: string[] = [];
 
   beforeAll(async () => {
-    // Deltas 30 ms apart, so the page visibly shows a partial answer before the final one.
-    app = await startTestApp({}, { chatModel: createExtractiveChatModel({ deltaDelayMs: 30 }) });
+    // Deltas 150 ms apart, so the page surely shows a partial answer before the final one (at 30 ms
+    // a loaded CI machine once rendered the whole text before its first check).
+    app = await startTestApp({}, { chatModel: createExtractiveChatModel({ deltaDelayMs: 150 }) });
     home = new URL('/', (await app.listen()).url).href;
     browser = await launchChromium(chromiumPath!);
     page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
