@@ -18,7 +18,7 @@ import {
 } from './__generated__/graphql.ts';
 import { createExtractiveChatModel } from '../src/providers/extractive-chat.ts';
 import { codes, startTestApp, type TestApp } from './helpers/app.ts';
-import { waitForIngestion } from './helpers/documents.ts';
+import { KESSEL_GUIDE, waitForIngestion } from './helpers/documents.ts';
 import { subscribeSse, subscribeWs, wsClient } from './helpers/streams.ts';
 import { addMember, signUpTenant, type Person, type TestTenant } from './helpers/tenants.ts';
 import { eventually } from './helpers/wait.ts';
@@ -30,13 +30,6 @@ let globex: TestTenant;
 let alice: Person;
 const clients: Client[] = [];
 
-const VOLCANO = [
-  'Mount Kessel is a stratovolcano on the northern coast.',
-  'Its last eruption happened in 1913 and buried the harbour town under ash.',
-  'The volcano is monitored by seismographs installed in 1962.',
-  'Visitors can hike to the crater rim between June and September.',
-  'The crater lake is acidic and has a vivid turquoise colour.',
-].join(' ');
 
 async function addDocument(tenant: TestTenant, title: string, content: string) {
   const { addTextDocument } = await app.ok(AddTextDocumentDocument, { title, content }, tenant.admin.token);
@@ -62,8 +55,8 @@ beforeAll(async () => {
   globex = await signUpTenant(app, 'Globex');
   alice = await addMember(app, acme, 'MEMBER');
   // Near-identical documents in two tenants.
-  await addDocument(acme, 'Kessel guide', VOLCANO);
-  await addDocument(globex, 'Kessel guide (Globex)', VOLCANO.replace('1913', '1911'));
+  await addDocument(acme, 'Kessel guide', KESSEL_GUIDE);
+  await addDocument(globex, 'Kessel guide (Globex)', KESSEL_GUIDE.replace('1913', '1911'));
 });
 afterAll(async () => {
   for (const c of clients) await c.dispose();

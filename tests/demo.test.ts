@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createExtractiveChatModel } from '../src/providers/extractive-chat.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { CHROMIUM_PATH, findChromium, launchChromium } from './helpers/chromium.ts';
+import { KESSEL_GUIDE } from './helpers/documents.ts';
 
 const chromiumPath = findChromium();
 if (!chromiumPath) {
@@ -20,13 +21,6 @@ if (!chromiumPath) {
 
 const SCREENSHOT = path.join(import.meta.dirname, '.artifacts', 'demo.png');
 
-const GUIDE = [
-  'Mount Kessel is a stratovolcano on the northern coast.',
-  'Its last eruption happened in 1913 and buried the harbour town under ash.',
-  'The volcano is monitored by seismographs installed in 1962.',
-  'Visitors can hike to the crater rim between June and September.',
-  'The crater lake is acidic and has a vivid turquoise colour.',
-].join(' ');
 
 describe.skipIf(!chromiumPath)('demo page in Chromium', () => {
   let app: TestApp;
@@ -71,7 +65,7 @@ describe.skipIf(!chromiumPath)('demo page in Chromium', () => {
     await page.locator('#upload-file').setInputFiles({
       name: 'kessel-guide.txt',
       mimeType: 'text/plain',
-      buffer: Buffer.from(GUIDE),
+      buffer: Buffer.from(KESSEL_GUIDE),
     });
     await page.locator('#upload-form button[type=submit]').click();
     const row = page.locator('#document-list li', { hasText: 'kessel-guide.txt' });

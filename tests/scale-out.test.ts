@@ -29,16 +29,10 @@ import { createScratchDatabase, type ScratchDatabase } from './helpers/scratch-d
 import { subscribeWs, wsClient, type Collected } from './helpers/streams.ts';
 import { rawId, uniqueSlug, PASSWORD } from './helpers/tenants.ts';
 import { eventually } from './helpers/wait.ts';
+import { KESSEL_GUIDE } from './helpers/documents.ts';
 
 const databaseUrl = process.env.DATABASE_URL;
 
-const VOLCANO = [
-  'Mount Kessel is a stratovolcano on the northern coast.',
-  'Its last eruption happened in 1913 and buried the harbour town under ash.',
-  'The volcano is monitored by seismographs installed in 1962.',
-  'Visitors can hike to the crater rim between June and September.',
-  'The crater lake is acidic and has a vivid turquoise colour.',
-].join(' ');
 
 /** What the fake Gemini streams, one event per part, 100 ms apart: [1] cites the first source. */
 const ANSWER_PARTS = ['Mount Kessel ', 'last erupted ', 'in 1913, ', 'burying ', 'the harbour ', 'town under ash ', '[1].'];
@@ -138,7 +132,7 @@ describe.skipIf(!databaseUrl)(
         apiA.url,
         UploadDocumentDocument,
         { title: readyDocumentTitle },
-        { variable: 'file', bytes: new TextEncoder().encode(VOLCANO), name: 'kessel.txt' },
+        { variable: 'file', bytes: new TextEncoder().encode(KESSEL_GUIDE), name: 'kessel.txt' },
         token,
       );
       expect(uploadDocument).toMatchObject({ deduplicated: false, document: { status: 'QUEUED' } });

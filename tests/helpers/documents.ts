@@ -9,6 +9,15 @@ import {
 import type { TestApp } from './app.ts';
 import { eventually } from './wait.ts';
 
+/** A small guide with one answerable fact (the last eruption: 1913), shared by the chat tests. */
+export const KESSEL_GUIDE = [
+  'Mount Kessel is a stratovolcano on the northern coast.',
+  'Its last eruption happened in 1913 and buried the harbour town under ash.',
+  'The volcano is monitored by seismographs installed in 1962.',
+  'Visitors can hike to the crater rim between June and September.',
+  'The crater lake is acidic and has a vivid turquoise colour.',
+].join(' ');
+
 export async function upload(
   app: TestApp,
   token: string,
