@@ -6,7 +6,6 @@ import { toStoredVector } from '../src/providers/embedder.ts';
 import {
   DEFAULT_RETRIEVAL,
   hybridSearch,
-  orQueryText,
   textSearch,
   vectorSearch,
   type SearchQuery,
@@ -39,6 +38,7 @@ async function newTenant() {
   const documents = app.services.forViewer({ userId: session.user.id, tenantId, role: 'ADMIN' }).documents;
   return {
     tenantId,
+    documents,
     async add(title: string, content: string): Promise<string> {
       const { document } = await documents.addText({ title, content });
       await eventually(
@@ -129,9 +129,96 @@ describe('hybrid search', () => {
     await expect(textSearch(app.db.pool, { ...q, ftsConfig: 'klingon' }, 5)).rejects.toThrow(/klingon/);
   });
 
-  it('builds an OR query of plain words, free of operators', () => {
-    expect(orQueryText('Does "IL-6" -block OR inhibit T-cells? or, and…')).toBe('does or il or 6 or block or inhibit or t or cells or and');
-    expect(orQueryText('?!')).toBe('');
+});
+
+describe('full-text ranking (BM25)', () => {
+  /** The tenant's lexeme counts as stored, and as recounted from its chunks. */
+  async function counts(tenantId: string) {
+    const stored = await app.db.pool.query<{ lexeme: string; chunks: number }>(
+      'SELECT lexeme, chunks FROM fulltext_lexemes WHERE tenant_id = $1 ORDER BY lexeme',
+      [tenantId],
+    );
+    const recounted = await app.db.pool.query<{ lexeme: string; chunks: number }>(
+      `SELECT x.lexeme, count(*)::int AS chunks
+         FROM chunks c CROSS JOIN LATERAL unnest(tsvector_to_array(c.tsv)) AS x(lexeme)
+        WHERE c.tenant_id = $1 GROUP BY 1 ORDER BY 1`,
+      [tenantId],
+    );
+    const totals = await app.db.pool.query<{ chunks: number; chars: number }>(
+      'SELECT chunks::int, chars::int FROM fulltext_totals WHERE tenant_id = $1',
+      [tenantId],
+    );
+    const actual = await app.db.pool.query<{ chunks: number; chars: number }>(
+      'SELECT count(*)::int AS chunks, coalesce(sum(length(text)), 0)::int AS chars FROM chunks WHERE tenant_id = $1',
+      [tenantId],
+    );
+    return { stored: stored.rows, recounted: recounted.rows, totals: totals.rows[0] ?? { chunks: 0, chars: 0 }, actual: actual.rows[0]! };
+  }
+
+  it('weighs a rare word above a common one', async () => {
+    const tenant = await newTenant();
+    // "river" is in every document, "otter" in one: a question with both words must rank the
+    // otter document first, even though another document says "river" three times.
+    const otter = await tenant.add('Otters', 'An otter swims in the river.');
+    await tenant.add('Rivers', 'The river meets another river, and the wide river flows on.');
+    for (const i of [1, 2, 3]) await tenant.add(`Boats ${i}`, `Boat number ${i} sails down the river.`);
+    const q = await query(tenant.tenantId, 'river otter');
+    const hits = await textSearch(app.db.pool, q, 10);
+    expect(hits.map((hit) => hit.documentId)[0]).toBe(otter);
+    expect(hits).toHaveLength(5);
+    // Both words score for the otter chunk; the three-river chunk is second, above one-river ones.
+    expect(hits[1]!.documentTitle).toBe('Rivers');
+    expect(hits[0]!.score).toBeGreaterThan(2 * hits[1]!.score);
+    // A word no chunk holds finds nothing, and changes nothing when added to a question.
+    expect(await textSearch(app.db.pool, await query(tenant.tenantId, 'zeppelin'), 10)).toEqual([]);
+    const withUnknown = await textSearch(app.db.pool, await query(tenant.tenantId, 'river otter zeppelin'), 10);
+    expect(withUnknown.map((hit) => [hit.chunkId, hit.score])).toEqual(hits.map((hit) => [hit.chunkId, hit.score]));
+  });
+
+  it('keeps its word counts exact through ingestion, deletion, rewrites and rollbacks', async () => {
+    const tenant = await newTenant();
+    const first = await tenant.add('Tides', 'The moon pulls the tides. Tides rise twice a day on most coasts.');
+    await tenant.add('Storms', 'Storms push water onto the coast and the tides rise higher.');
+    let now = await counts(tenant.tenantId);
+    expect(now.stored.length).toBeGreaterThan(5);
+    expect(now.stored).toEqual(now.recounted);
+    expect(now.totals).toEqual(now.actual);
+
+    // A rewrite of tsv (what a language change does) moves the counts to the new lexemes.
+    await app.db.pool.query(`UPDATE chunks SET tsv = to_tsvector('simple', text) WHERE document_id = $1`, [first]);
+    now = await counts(tenant.tenantId);
+    expect(now.stored.map((row) => row.lexeme)).toContain('the'); // a stop word in english, not in simple
+    expect(now.stored).toEqual(now.recounted);
+
+    // A rolled-back insert leaves no trace.
+    const client = await app.db.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(
+        `INSERT INTO chunks (tenant_id, document_id, index, page_number, char_start, char_end, text, embedding_model, tsv)
+         SELECT tenant_id, document_id, index + 100, page_number, char_start, char_end, text, embedding_model, tsv
+           FROM chunks WHERE document_id = $1`,
+        [first],
+      );
+      await client.query('ROLLBACK');
+    } finally {
+      client.release();
+    }
+    expect(await counts(tenant.tenantId)).toEqual(now);
+
+    // Reindexing replaces the chunks; deleting the document removes its words.
+    await tenant.documents.reindex(first);
+    await eventually(
+      async () => (await app.db.prisma.document.findUnique({ where: { id: first } }))?.status === 'READY',
+      'the reindexed document to be READY',
+    );
+    now = await counts(tenant.tenantId);
+    expect(now.stored).toEqual(now.recounted);
+    await tenant.documents.delete(first);
+    now = await counts(tenant.tenantId);
+    expect(now.stored.map((row) => row.lexeme)).not.toContain('moon');
+    expect(now.stored).toEqual(now.recounted);
+    expect(now.totals).toEqual(now.actual);
   });
 });
 
