@@ -10,9 +10,9 @@
 //
 // Metrics (binary relevance from qrels-train.tsv): nDCG@10 and recall@100 over documents.
 // Vector and text lists are taken DEPTH chunks deep (enough for 100 distinct documents);
-// hybrid nDCG@10 is hybridSearch with the product's DEFAULT_RETRIEVAL (n raised to keep every
-// fused chunk); hybrid recall@100 fuses the deep lists. A small sweep of RRF k and candidate
-// depth, computed from the same lists, is printed for tuning.
+// hybrid nDCG@10 is hybridSearch with the product's DEFAULT_RETRIEVAL and the embedder's fusion
+// weight (n raised to keep every fused chunk); hybrid recall@100 fuses the deep lists. A small
+// sweep of RRF k, vector weight and candidate depth, computed from the same lists, is printed.
 //
 // Database: DATABASE_URL (real PostgreSQL; give it a fresh one, e.g.
 // `DATABASE_URL=$(bash .ci/ensure-pgvector.sh --recreate ragchat_eval)`) else an in-memory PGlite.
@@ -204,6 +204,8 @@ function ndcgAt10(ranking: string[], relevant: Set<string>): number {
 const recallAt100 = (ranking: string[], relevant: Set<string>) =>
   ranking.slice(0, 100).filter((id) => relevant.has(id)).length / relevant.size;
 
+/** The product weighs the vector list by the embedder's fusionWeight (src/chat/generation.ts). */
+const vectorWeight = embedder.fusionWeight ?? 1;
 const queryVectors = (await embedder.embed(queries.map((q) => q.text), { task: 'query' })).map(toStoredVector);
 
 interface Lists {
@@ -231,9 +233,9 @@ for (const [i, query] of queries.entries()) {
   const vectorDocs = documentRanking(vector);
   const textDocs = documentRanking(text);
   // The product's hybrid search, with every fused chunk kept so ten documents can be ranked.
-  const product = documentRanking(await hybridSearch(app.db.pool, q, { n: 2 * DEFAULT_RETRIEVAL.k }));
-  const unthresholded = documentRanking(await hybridSearch(app.db.pool, q, { n: 2 * DEFAULT_RETRIEVAL.k, minScore: 0 }));
-  const deep = documentRanking(fuse(vector, text, { ...DEFAULT_RETRIEVAL, k: DEPTH, n: 2 * DEPTH, minScore: 0 }));
+  const product = documentRanking(await hybridSearch(app.db.pool, q, { n: 2 * DEFAULT_RETRIEVAL.k, vectorWeight }));
+  const unthresholded = documentRanking(await hybridSearch(app.db.pool, q, { n: 2 * DEFAULT_RETRIEVAL.k, minScore: 0, vectorWeight }));
+  const deep = documentRanking(fuse(vector, text, { ...DEFAULT_RETRIEVAL, k: DEPTH, n: 2 * DEPTH, minScore: 0, vectorWeight }));
   sums.vectorNdcg10 += ndcgAt10(vectorDocs, relevant);
   sums.textNdcg10 += ndcgAt10(textDocs, relevant);
   sums.hybridNdcg10 += ndcgAt10(product, relevant);
@@ -247,17 +249,20 @@ for (const [i, query] of queries.entries()) {
   }
 }
 
-// Tuning view: hybrid nDCG@10 for other RRF constants and candidate depths, from the same lists.
-console.log('hybrid nDCG@10 by candidates per retriever (k) and RRF k:');
+// Tuning view: hybrid nDCG@10 for other RRF constants, vector weights and candidate depths,
+// from the same lists.
+console.log('hybrid nDCG@10 by candidates per retriever (k), vector weight (w) and RRF k:');
 for (const k of [10, 20, 50, 100]) {
-  const row = [10, 30, 60, 100].map((rrfK) => {
-    let total = 0;
-    for (const { relevant, vector, text } of perQuery) {
-      total += ndcgAt10(documentRanking(fuse(vector, text, { k, n: 2 * k, rrfK, minScore: 0 })), relevant);
-    }
-    return `rrfK=${rrfK}: ${(total / perQuery.length).toFixed(4)}`;
-  });
-  console.log(`  k=${k}  ${row.join('  ')}`);
+  for (const weight of [1, 0.5, 0.3, 0.1]) {
+    const row = [10, 30, 60, 100].map((rrfK) => {
+      let total = 0;
+      for (const { relevant, vector, text } of perQuery) {
+        total += ndcgAt10(documentRanking(fuse(vector, text, { k, n: 2 * k, rrfK, minScore: 0, vectorWeight: weight })), relevant);
+      }
+      return `rrfK=${rrfK}: ${(total / perQuery.length).toFixed(4)}`;
+    });
+    console.log(`  k=${k} w=${weight}  ${row.join('  ')}`);
+  }
 }
 
 await app.close();
@@ -281,6 +286,7 @@ console.log(
     decoyTenantDocs: tenantB.ids.size,
     leakedRows: leaks,
     embeddingModel: embedder.model,
+    vectorWeight,
     ftsConfig: config.ftsConfig,
     database: app.db.kind,
   }),

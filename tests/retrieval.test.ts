@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toStoredVector } from '../src/providers/embedder.ts';
 import {
   DEFAULT_RETRIEVAL,
+  fuse,
   hybridSearch,
+  type ScoredChunk,
   textSearch,
   vectorSearch,
   type SearchQuery,
@@ -129,6 +131,39 @@ describe('hybrid search', () => {
     await expect(textSearch(app.db.pool, { ...q, ftsConfig: 'klingon' }, 5)).rejects.toThrow(/klingon/);
   });
 
+});
+
+describe('weighted fusion', () => {
+  const hit = (chunkId: string, retriever: 'vector' | 'text', rank: number): ScoredChunk => ({
+    chunkId,
+    documentId: 'd',
+    documentTitle: 't',
+    index: 0,
+    pageNumber: 1,
+    text: chunkId,
+    score: 0,
+    vectorRank: retriever === 'vector' ? rank : null,
+    textRank: retriever === 'text' ? rank : null,
+    vectorSimilarity: null,
+  });
+  const vector = [hit('v1', 'vector', 1), hit('both', 'vector', 2)];
+  const text = [hit('both', 'text', 1), hit('t2', 'text', 2)];
+  const rrf = (rank: number) => 1 / (DEFAULT_RETRIEVAL.rrfK + rank);
+
+  it('orders by weighted score and admits by the unweighted one', () => {
+    const equal = fuse(vector, text, { ...DEFAULT_RETRIEVAL, n: 10 });
+    expect(equal.map((c) => c.chunkId)).toEqual(['both', 'v1', 't2']);
+    const light = fuse(vector, text, { ...DEFAULT_RETRIEVAL, n: 10, vectorWeight: 0.3 });
+    expect(light.map((c) => c.chunkId)).toEqual(['both', 't2', 'v1']);
+    expect(light[0]!.score).toBeCloseTo(0.3 * rrf(2) + rrf(1), 12);
+    expect(light[2]!.score).toBeCloseTo(0.3 * rrf(1), 12);
+    // The threshold sees unweighted scores: a light vector list's first hit qualifies exactly as
+    // an equal one's would, while the text list's second does not.
+    const strict = fuse(vector, text, { ...DEFAULT_RETRIEVAL, n: 10, vectorWeight: 0.3, minScore: rrf(1) });
+    expect(strict.map((c) => c.chunkId)).toEqual(['both', 'v1']);
+    const stricter = fuse(vector, text, { ...DEFAULT_RETRIEVAL, n: 10, vectorWeight: 0.3, minScore: rrf(1) + 1e-9 });
+    expect(stricter.map((c) => c.chunkId)).toEqual(['both']);
+  });
 });
 
 describe('full-text ranking (BM25)', () => {

@@ -96,7 +96,7 @@ export function createGenerationRunner(deps: GenerationDeps) {
           text: job.question,
           ftsConfig: job.ftsConfig,
         },
-        job.retrieval,
+        { ...job.retrieval, vectorWeight: embedder.fusionWeight ?? 1 },
       );
       const numbered: Source[] = sources.map((chunk, i) => ({
         n: i + 1,

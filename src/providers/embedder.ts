@@ -10,6 +10,12 @@ export interface Embedder {
    * that batch to this size get progress, cancellation and failure at that granularity.
    */
   readonly maxBatchSize: number;
+  /**
+   * How much this model's nearest chunks weigh against full-text hits when hybrid search fuses
+   * the two lists (1 = equally; the default). A weak model's list is noise that pushes good
+   * full-text hits down (see createLocalEmbedder).
+   */
+  readonly fusionWeight?: number;
   /** One unit-length vector of `dimensions` values per text, in input order. */
   embed(texts: string[], options?: { signal?: AbortSignal; task?: 'document' | 'query' }): Promise<number[][]>;
 }

@@ -14,7 +14,12 @@ export interface RetrievalParams {
   n: number;
   /** RRF damping constant: a rank r contributes 1 / (rrfK + r). */
   rrfK: number;
-  /** Fused results scoring below this are dropped (see DEFAULT_RETRIEVAL for the scale). */
+  /** Weight of the vector list's contributions (the full-text list's is 1); the embedder's fusionWeight. */
+  vectorWeight: number;
+  /**
+   * Fused results whose unweighted RRF score is below this are dropped (see DEFAULT_RETRIEVAL for
+   * the scale): weights order the results, the threshold decides which qualify.
+   */
   minScore: number;
 }
 
@@ -22,6 +27,7 @@ export const DEFAULT_RETRIEVAL: RetrievalParams = {
   k: 20,
   n: 5,
   rrfK: 60,
+  vectorWeight: 1,
   // RRF scores are rank-based: one retriever's rank r gives 1/(60 + r). This drops a chunk that
   // only one retriever found, and not within its first 10, while anything both found is kept.
   minScore: 1 / (60 + 10),
@@ -77,6 +83,16 @@ const BM25_B = 0.75;
  * candidates (p95 924 vs 10,060).
  */
 const CANDIDATE_BUDGET = 1000;
+/**
+ * Passage context: a chunk is a few sentences, and the words of a question are often spread over
+ * neighbouring chunks. The best SHORTLIST chunks by BM25 are re-scored by adding the BM25 of their
+ * passage — the chunk with up to PASSAGE_RADIUS chunks either side in its document, its words
+ * counted together (so they saturate together) and its length compared with as many average
+ * chunks. On SciFact this took full-text nDCG@10 from 0.657 to 0.679; a passage of the whole
+ * document did no better, and summing the neighbours' own scores instead did worse (0.632).
+ */
+const SHORTLIST = 100;
+const PASSAGE_RADIUS = 2;
 
 interface Row {
   chunk_id: string;
@@ -138,7 +154,7 @@ export async function vectorSearch(pool: pg.Pool, q: SearchQuery, k: number): Pr
   }, hnsw);
 }
 
-/** The k chunks ranked best by BM25 for the question's words (see BM25_K1 and CANDIDATE_BUDGET). */
+/** The k chunks ranked best by BM25 with passage context for the question's words (see BM25_K1, CANDIDATE_BUDGET, SHORTLIST). */
 export async function textSearch(pool: pg.Pool, q: SearchQuery, k: number): Promise<ScoredChunk[]> {
   if (!REGCONFIG_NAME.test(q.ftsConfig)) throw new RangeError(`not a text-search configuration name: ${q.ftsConfig}`);
   if (k <= 0 || !q.text.trim()) return [];
@@ -164,8 +180,8 @@ export async function textSearch(pool: pg.Pool, q: SearchQuery, k: number): Prom
        SELECT string_agg('''' || replace(replace(lexeme, '\\', '\\\\'), '''', '''''') || '''', ' | ')::tsquery AS query,
               (SELECT array_agg(lexeme) FROM words) AS lexemes
          FROM words WHERE running = df OR running <= $6::int
-     ), ranked AS MATERIALIZED (
-       SELECT c.id,
+     ), shortlist AS MATERIALIZED (
+       SELECT c.id, c.document_id, c."index",
               sum(w.idf * cardinality(x.positions) * ($7::float8 + 1)
                   / (cardinality(x.positions) + $7::float8 * (1 - $8::float8 + $8::float8 * length(c.text) / t.avg_chars))) AS score
          FROM probe p
@@ -175,6 +191,32 @@ export async function textSearch(pool: pg.Pool, q: SearchQuery, k: number): Prom
         CROSS JOIN totals t
         GROUP BY c.id
         ORDER BY score DESC, c.id
+        LIMIT $10
+     ), neighbours AS MATERIALIZED (
+       SELECT s.id, length(n.text) AS chars, ts_filter(setweight(n.tsv, 'A', p.lexemes), '{a}') AS hits
+         FROM shortlist s
+         JOIN chunks n ON n.document_id = s.document_id AND n."index" BETWEEN s."index" - $11 AND s."index" + $11
+                      AND n.tenant_id = $3::uuid AND n.embedding_model = $4 AND n.tsv IS NOT NULL
+        CROSS JOIN probe p
+     ), passage AS (
+       SELECT id, sum(chars)::float8 AS chars, count(*) AS chunks FROM neighbours GROUP BY id
+     ), passage_words AS (
+       SELECT nb.id, x.lexeme, sum(cardinality(x.positions)) AS tf
+         FROM neighbours nb CROSS JOIN LATERAL unnest(nb.hits) AS x
+        GROUP BY 1, 2
+     ), context AS (
+       SELECT pw.id,
+              sum(w.idf * pw.tf * ($7::float8 + 1)
+                  / (pw.tf + $7::float8 * (1 - $8::float8 + $8::float8 * p.chars / (t.avg_chars * p.chunks)))) AS score
+         FROM passage_words pw
+         JOIN words w ON w.lexeme = pw.lexeme
+         JOIN passage p ON p.id = pw.id
+        CROSS JOIN totals t
+        GROUP BY pw.id
+     ), ranked AS MATERIALIZED (
+       SELECT s.id, s.score + coalesce(cx.score, 0) AS score
+         FROM shortlist s LEFT JOIN context cx ON cx.id = s.id
+        ORDER BY score DESC, s.id
         LIMIT $5)
      SELECT c.id AS chunk_id, c.document_id, d.title AS document_title, c."index", c.page_number, c.text,
             r.score, 1 - (c.embedding <=> $9::vector) AS similarity
@@ -182,34 +224,39 @@ export async function textSearch(pool: pg.Pool, q: SearchQuery, k: number): Prom
        JOIN chunks c ON c.id = r.id
        JOIN documents d ON d.id = c.document_id AND d.tenant_id = c.tenant_id
       ORDER BY r.score DESC, c.id`,
-    [q.ftsConfig, q.text, q.tenantId, q.embeddingModel, k, CANDIDATE_BUDGET, BM25_K1, BM25_B, vectorLiteral(q.vector)],
+    [q.ftsConfig, q.text, q.tenantId, q.embeddingModel, k, CANDIDATE_BUDGET, BM25_K1, BM25_B, vectorLiteral(q.vector), Math.max(SHORTLIST, k), PASSAGE_RADIUS],
   ));
   return toScored(rows, 'text');
 }
 
 /**
- * Reciprocal-rank fusion of two ranked lists of the same tenant and model: each chunk scores
- * Σ 1/(rrfK + rank) over the lists that contain it. Results under minScore are dropped; ties
- * go to the better single rank, then to the chunk id, so equal inputs give equal outputs.
+ * Weighted reciprocal-rank fusion of two ranked lists of the same tenant and model: each chunk
+ * scores Σ weight/(rrfK + rank) over the lists that contain it (text weight 1, vector weight
+ * params.vectorWeight). Results whose unweighted Σ 1/(rrfK + rank) is under minScore are
+ * dropped; ties go to the better single rank, then to the chunk id, so equal inputs give equal
+ * outputs.
  */
 export function fuse(vectorHits: ScoredChunk[], textHits: ScoredChunk[], params: RetrievalParams): ScoredChunk[] {
   const fused = new Map<string, ScoredChunk>();
+  const unweighted = new Map<string, number>();
+  const rrf = (rank: number) => 1 / (params.rrfK + rank);
   for (const hit of vectorHits.slice(0, params.k)) {
-    fused.set(hit.chunkId, { ...hit, score: 1 / (params.rrfK + hit.vectorRank!), textRank: null });
+    fused.set(hit.chunkId, { ...hit, score: params.vectorWeight * rrf(hit.vectorRank!), textRank: null });
+    unweighted.set(hit.chunkId, rrf(hit.vectorRank!));
   }
   for (const hit of textHits.slice(0, params.k)) {
-    const contribution = 1 / (params.rrfK + hit.textRank!);
     const seen = fused.get(hit.chunkId);
     if (seen) {
-      seen.score += contribution;
+      seen.score += rrf(hit.textRank!);
       seen.textRank = hit.textRank;
     } else {
-      fused.set(hit.chunkId, { ...hit, score: contribution, vectorRank: null });
+      fused.set(hit.chunkId, { ...hit, score: rrf(hit.textRank!), vectorRank: null });
     }
+    unweighted.set(hit.chunkId, (unweighted.get(hit.chunkId) ?? 0) + rrf(hit.textRank!));
   }
   const bestRank = (c: ScoredChunk) => Math.min(c.vectorRank ?? Infinity, c.textRank ?? Infinity);
   return [...fused.values()]
-    .filter((c) => c.score >= params.minScore)
+    .filter((c) => unweighted.get(c.chunkId)! >= params.minScore)
     .sort((a, b) => b.score - a.score || bestRank(a) - bestRank(b) || (a.chunkId < b.chunkId ? -1 : a.chunkId > b.chunkId ? 1 : 0))
     .slice(0, params.n);
 }

@@ -49,7 +49,7 @@ export function createSearchService(pool: pg.Pool, viewer: Viewer, tenant: () =>
           text: input.query,
           ftsConfig: choices.ftsConfig,
         },
-        { ...retrieval, n: input.limit, k: Math.max(retrieval.k, input.limit) },
+        { ...retrieval, n: input.limit, k: Math.max(retrieval.k, input.limit), vectorWeight: embedder.fusionWeight ?? 1 },
       );
     },
   };
