@@ -26,6 +26,9 @@ export const TENANT_MODELS: ReadonlySet<string> = new Set([
   'Citation',
   'UsageDaily',
   'AuditEvent',
+  // Written only by triggers on chunks and read in SQL by search; scoped like the rest.
+  'FulltextLexeme',
+  'FulltextTotals',
 ]);
 
 const FILTERED = new Set([
