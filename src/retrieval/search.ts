@@ -154,78 +154,117 @@ export async function vectorSearch(pool: pg.Pool, q: SearchQuery, k: number): Pr
   }, hnsw);
 }
 
+interface QuestionWord {
+  lexeme: string;
+  /** Chunks of the tenant holding the word. */
+  df: number;
+  /** The tenant's searchable chunks and their mean length in characters. */
+  n: number;
+  avg_chars: number;
+}
+
+/** A lexeme in tsquery input syntax: quoted, so it is taken as is (not parsed or stemmed again). */
+const tsqueryLexeme = (lexeme: string) => `'${lexeme.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+
+/**
+ * The question's words that occur in the tenant with their BM25 idf, and the OR query of the
+ * rarest of them that selects the candidates (CANDIDATE_BUDGET).
+ */
+export function planTextQuery(words: readonly QuestionWord[], budget = CANDIDATE_BUDGET) {
+  const byRarity = [...words].sort((a, b) => a.df - b.df || (a.lexeme < b.lexeme ? -1 : 1));
+  const probe: string[] = [];
+  let covered = 0;
+  for (const word of byRarity) {
+    if (probe.length > 0 && covered + word.df > budget) break;
+    probe.push(word.lexeme);
+    covered += word.df;
+  }
+  return {
+    lexemes: byRarity.map((word) => word.lexeme),
+    idfs: byRarity.map((word) => Math.log(1 + (word.n - word.df + 0.5) / (word.df + 0.5))),
+    probe: probe.map(tsqueryLexeme).join(' | '),
+    avgChars: byRarity[0]?.avg_chars ?? 1,
+  };
+}
+
 /** The k chunks ranked best by BM25 with passage context for the question's words (see BM25_K1, CANDIDATE_BUDGET, SHORTLIST). */
 export async function textSearch(pool: pg.Pool, q: SearchQuery, k: number): Promise<ScoredChunk[]> {
   if (!REGCONFIG_NAME.test(q.ftsConfig)) throw new RangeError(`not a text-search configuration name: ${q.ftsConfig}`);
   if (k <= 0 || !q.text.trim()) return [];
-  // The question goes through to_tsvector with the tenant's configuration, so its words are
-  // stemmed and stop-word filtered exactly as the chunks' were; words no chunk holds drop out
-  // at the join. Scores need each word's count in a candidate: setweight marks the question's
-  // words in the chunk's tsv and ts_filter keeps only those, so a handful of lexemes per chunk
-  // are unnested rather than all of them. Ranked on ids first, then only the k winners are read
-  // in full, with their title and their similarity to the question.
-  const { rows } = await withTenant(pool, q.tenantId, (client) => client.query<Row>(
-    `WITH totals AS MATERIALIZED (
-       SELECT chunks::float8 AS n, chars::float8 / greatest(chunks, 1) AS avg_chars
-         FROM fulltext_totals WHERE tenant_id = $3::uuid
-     ), words AS MATERIALIZED (
-       SELECT w.lexeme, f.chunks AS df,
-              ln(1 + (t.n - f.chunks + 0.5) / (f.chunks + 0.5)) AS idf,
-              sum(f.chunks) OVER (ORDER BY f.chunks, w.lexeme ROWS UNBOUNDED PRECEDING) AS running
+  const rows = await withTenant(pool, q.tenantId, async (client) => {
+    // The question goes through to_tsvector with the tenant's configuration, so its words are
+    // stemmed and stop-word filtered exactly as the chunks' were; words no chunk holds drop out
+    // at the join.
+    const { rows: words } = await client.query<QuestionWord>(
+      `SELECT w.lexeme, f.chunks AS df, t.chunks::float8 AS n, t.chars::float8 / greatest(t.chunks, 1) AS avg_chars
          FROM unnest(tsvector_to_array(to_tsvector($1::regconfig, $2))) AS w(lexeme)
          JOIN fulltext_lexemes f ON f.tenant_id = $3::uuid AND f.lexeme = w.lexeme
-        CROSS JOIN totals t
-     ), probe AS (
-       -- tsquery input syntax: a quoted lexeme is taken as is (no second stemming).
-       SELECT string_agg('''' || replace(replace(lexeme, '\\', '\\\\'), '''', '''''') || '''', ' | ')::tsquery AS query,
-              (SELECT array_agg(lexeme) FROM words) AS lexemes
-         FROM words WHERE running = df OR running <= $6::int
-     ), shortlist AS MATERIALIZED (
-       SELECT c.id, c.document_id, c."index",
-              sum(w.idf * cardinality(x.positions) * ($7::float8 + 1)
-                  / (cardinality(x.positions) + $7::float8 * (1 - $8::float8 + $8::float8 * length(c.text) / t.avg_chars))) AS score
-         FROM probe p
-         JOIN chunks c ON c.tenant_id = $3::uuid AND c.embedding_model = $4 AND c.tsv @@ p.query
-        CROSS JOIN LATERAL unnest(ts_filter(setweight(c.tsv, 'A', p.lexemes), '{a}')) AS x
-         JOIN words w ON w.lexeme = x.lexeme
-        CROSS JOIN totals t
-        GROUP BY c.id
-        ORDER BY score DESC, c.id
-        LIMIT $10
-     ), neighbours AS MATERIALIZED (
-       SELECT s.id, length(n.text) AS chars, ts_filter(setweight(n.tsv, 'A', p.lexemes), '{a}') AS hits
-         FROM shortlist s
-         JOIN chunks n ON n.document_id = s.document_id AND n."index" BETWEEN s."index" - $11 AND s."index" + $11
-                      AND n.tenant_id = $3::uuid AND n.embedding_model = $4 AND n.tsv IS NOT NULL
-        CROSS JOIN probe p
-     ), passage AS (
-       SELECT id, sum(chars)::float8 AS chars, count(*) AS chunks FROM neighbours GROUP BY id
-     ), passage_words AS (
-       SELECT nb.id, x.lexeme, sum(cardinality(x.positions)) AS tf
-         FROM neighbours nb CROSS JOIN LATERAL unnest(nb.hits) AS x
-        GROUP BY 1, 2
-     ), context AS (
-       SELECT pw.id,
-              sum(w.idf * pw.tf * ($7::float8 + 1)
-                  / (pw.tf + $7::float8 * (1 - $8::float8 + $8::float8 * p.chars / (t.avg_chars * p.chunks)))) AS score
-         FROM passage_words pw
-         JOIN words w ON w.lexeme = pw.lexeme
-         JOIN passage p ON p.id = pw.id
-        CROSS JOIN totals t
-        GROUP BY pw.id
-     ), ranked AS MATERIALIZED (
-       SELECT s.id, s.score + coalesce(cx.score, 0) AS score
-         FROM shortlist s LEFT JOIN context cx ON cx.id = s.id
-        ORDER BY score DESC, s.id
-        LIMIT $5)
-     SELECT c.id AS chunk_id, c.document_id, d.title AS document_title, c."index", c.page_number, c.text,
-            r.score, 1 - (c.embedding <=> $9::vector) AS similarity
-       FROM ranked r
-       JOIN chunks c ON c.id = r.id
-       JOIN documents d ON d.id = c.document_id AND d.tenant_id = c.tenant_id
-      ORDER BY r.score DESC, c.id`,
-    [q.ftsConfig, q.text, q.tenantId, q.embeddingModel, k, CANDIDATE_BUDGET, BM25_K1, BM25_B, vectorLiteral(q.vector), Math.max(SHORTLIST, k), PASSAGE_RADIUS],
-  ));
+         JOIN fulltext_totals t ON t.tenant_id = $3::uuid`,
+      [q.ftsConfig, q.text, q.tenantId],
+    );
+    if (words.length === 0) return [];
+    const plan = planTextQuery(words);
+    // The candidate query travels as a value, not computed in the statement: the planner then
+    // estimates how many chunks it matches and searches the (tenant, tsv) GIN index with it (as a
+    // subquery it assumed the worst and scanned the tenant). Scores need each word's count in a
+    // chunk: setweight marks the question's words in the chunk's tsv and ts_filter keeps only
+    // those, so a handful of lexemes per chunk are unnested rather than all of them. Ranked on
+    // ids first; only the k winners are read in full, with title and similarity to the question.
+    const { rows: ranked } = await client.query<Row>(
+      `WITH words AS (
+         SELECT * FROM unnest($4::text[], $5::float8[]) AS w(lexeme, idf)
+       ), shortlist AS MATERIALIZED (
+         SELECT c.id, c.document_id, c."index",
+                sum(w.idf * cardinality(x.positions) * ($7::float8 + 1)
+                    / (cardinality(x.positions) + $7::float8 * (1 - $8::float8 + $8::float8 * length(c.text) / $9::float8))) AS score
+           FROM chunks c
+          CROSS JOIN LATERAL unnest(ts_filter(setweight(c.tsv, 'A', $4::text[]), '{a}')) AS x
+           JOIN words w ON w.lexeme = x.lexeme
+          WHERE c.tenant_id = $1::uuid AND c.embedding_model = $2 AND c.tsv @@ $3::tsquery
+          GROUP BY c.id
+          ORDER BY score DESC, c.id
+          LIMIT $10
+       ), neighbours AS MATERIALIZED (
+         -- Per shortlisted chunk, itself and its neighbours through the (document, index) key.
+         SELECT s.id, n.chars, n.hits
+           FROM shortlist s
+          CROSS JOIN LATERAL (
+                 SELECT length(n.text) AS chars, ts_filter(setweight(n.tsv, 'A', $4::text[]), '{a}') AS hits
+                   FROM chunks n
+                  WHERE n.document_id = s.document_id AND n."index" BETWEEN s."index" - $11 AND s."index" + $11
+                    AND n.tenant_id = $1::uuid AND n.embedding_model = $2 AND n.tsv IS NOT NULL) AS n
+       ), passage AS (
+         SELECT id, sum(chars)::float8 AS chars, count(*) AS chunks FROM neighbours GROUP BY id
+       ), passage_words AS (
+         SELECT nb.id, x.lexeme, sum(cardinality(x.positions)) AS tf
+           FROM neighbours nb CROSS JOIN LATERAL unnest(nb.hits) AS x
+          GROUP BY 1, 2
+       ), context AS (
+         SELECT pw.id,
+                sum(w.idf * pw.tf * ($7::float8 + 1)
+                    / (pw.tf + $7::float8 * (1 - $8::float8 + $8::float8 * p.chars / ($9::float8 * p.chunks)))) AS score
+           FROM passage_words pw
+           JOIN words w ON w.lexeme = pw.lexeme
+           JOIN passage p ON p.id = pw.id
+          GROUP BY pw.id
+       ), ranked AS MATERIALIZED (
+         SELECT s.id, s.score + coalesce(cx.score, 0) AS score
+           FROM shortlist s LEFT JOIN context cx ON cx.id = s.id
+          ORDER BY score DESC, s.id
+          LIMIT $6)
+       SELECT c.id AS chunk_id, c.document_id, d.title AS document_title, c."index", c.page_number, c.text,
+              r.score, 1 - (c.embedding <=> $12::vector) AS similarity
+         FROM ranked r
+         JOIN chunks c ON c.id = r.id
+         JOIN documents d ON d.id = c.document_id AND d.tenant_id = c.tenant_id
+        ORDER BY r.score DESC, c.id`,
+      [
+        q.tenantId, q.embeddingModel, plan.probe, plan.lexemes, plan.idfs, k, BM25_K1, BM25_B, plan.avgChars,
+        Math.max(SHORTLIST, k), PASSAGE_RADIUS, vectorLiteral(q.vector),
+      ],
+    );
+    return ranked;
+  });
   return toScored(rows, 'text');
 }
 
