@@ -2,6 +2,7 @@
 // set, else the embedded PGlite), with chunks written by the real ingestion pipeline.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withTenant } from '../src/db/tenant-session.ts';
 import { toStoredVector } from '../src/providers/embedder.ts';
 import {
   DEFAULT_RETRIEVAL,
@@ -208,6 +209,25 @@ describe('full-text ranking (BM25)', () => {
     expect(await textSearch(app.db.pool, await query(tenant.tenantId, 'zeppelin'), 10)).toEqual([]);
     const withUnknown = await textSearch(app.db.pool, await query(tenant.tenantId, 'river otter zeppelin'), 10);
     expect(withUnknown.map((hit) => [hit.chunkId, hit.score])).toEqual(hits.map((hit) => [hit.chunkId, hit.score]));
+  });
+
+  it('may match words before the tenant policy, so the GIN index can search by them', async () => {
+    // Without a LEAKPROOF match function (migration 20261122120000) the planner may not evaluate
+    // `tsv @@ query` before the row-level security policy, so the (tenant, tsv) index is searched
+    // for the tenant only and every chunk of the tenant is matched on the heap (bench:chat).
+    const { rows } = await app.db.pool.query<{ leakproof: boolean }>(
+      `SELECT proleakproof AS leakproof FROM pg_proc WHERE oid = 'pg_catalog.ts_match_vq(tsvector, tsquery)'::regprocedure`,
+    );
+    expect(rows[0]!.leakproof).toBe(true);
+    // The policy still decides which rows come back.
+    const a = await newTenant();
+    const b = await newTenant();
+    await a.add('Kites', 'A kite rises when the wind pushes against its tilted sail.');
+    const seen = await withTenant(app.db.pool, b.tenantId, async (client) => {
+      const result = await client.query(`SELECT id FROM chunks WHERE tsv @@ $1::tsquery`, ["'kite' | 'sail'"]);
+      return result.rowCount;
+    });
+    expect(seen).toBe(0);
   });
 
   it('keeps its word counts exact through ingestion, deletion, rewrites and rollbacks', async () => {
