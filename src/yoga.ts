@@ -4,6 +4,7 @@ import { PothosValidationError } from '@pothos/core';
 import { createFetch } from '@whatwg-node/fetch';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { createYoga, maskError as maskUnexpected } from 'graphql-yoga';
+import { useCompiledQueries } from './compiled-execution.ts';
 import type { Config } from './config.ts';
 import type { Context } from './context.ts';
 import { AppError, ErrorCode } from './errors.ts';
@@ -84,6 +85,8 @@ export function createYogaApp({ schema, context, graphiql, logger, config, metri
         !config.introspection,
       ),
       config.introspection ? {} : useDisableIntrospection(),
+      // Chooses the executor (compiled for most queries); before the timeout, which wraps it.
+      useCompiledQueries(),
       useRequestTimeout(config.requestTimeoutMs),
       useRequestBodyLimit(Math.max(MAX_REQUEST_BODY_BYTES, config.maxUploadBytes + 1024 * 1024)),
       // After validation (a refused request costs no execution) and before any resolver.

@@ -19,6 +19,7 @@ import {
 import { createExtractiveChatModel } from '../src/providers/extractive-chat.ts';
 import { codes, startTestApp, type TestApp } from './helpers/app.ts';
 import { KESSEL_GUIDE, waitForIngestion } from './helpers/documents.ts';
+import { countStatements } from './helpers/statements.ts';
 import { subscribeSse, subscribeWs, wsClient } from './helpers/streams.ts';
 import { addMember, signUpTenant, type Person, type TestTenant } from './helpers/tenants.ts';
 import { eventually } from './helpers/wait.ts';
@@ -214,33 +215,12 @@ describe('tenancy and privacy', () => {
 
 describe('no N+1', () => {
   it('reads a session with many cited messages in a constant number of statements', async () => {
-    // Counts every statement sent by any pooled client while the request runs.
-    let counting = false;
-    let statements = 0;
-    const wrapped = new WeakSet<object>();
-    app.db.pool.on('acquire', (client) => {
-      if (wrapped.has(client)) return;
-      wrapped.add(client);
-      const query = client.query.bind(client);
-      client.query = ((...args: Parameters<typeof query>) => {
-        // The worker's heartbeat and job polling share the pool; they are not the request's.
-        const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string }).text ?? '';
-        if (counting && !/graphile_worker|worker_heartbeats/.test(text)) statements++;
-        return query(...args);
-      }) as typeof client.query;
-    });
+    const counter = countStatements(app.db.pool);
     // The fewest of three reads, in case a background job's statement slipped into one of them.
-    const countStatements = async (sessionId: string) => {
+    const countReads = async (sessionId: string) => {
       const counts: number[] = [];
       for (let i = 0; i < 3; i++) {
-        statements = 0;
-        counting = true;
-        try {
-          await app.ok(ChatSessionMessagesDocument, { id: sessionId, first: 50 }, alice.token);
-        } finally {
-          counting = false;
-        }
-        counts.push(statements);
+        counts.push(await counter.count(() => app.ok(ChatSessionMessagesDocument, { id: sessionId, first: 50 }, alice.token)));
       }
       return Math.min(...counts);
     };
@@ -255,8 +235,8 @@ describe('no N+1', () => {
     await ask(small);
     const large = await newSession(alice.token);
     for (let i = 0; i < 4; i++) await ask(large);
-    const few = await countStatements(small);
-    const many = await countStatements(large);
+    const few = await countReads(small);
+    const many = await countReads(large);
     expect(few).toBeGreaterThan(0);
     expect(many).toBe(few);
   }, 60_000);

@@ -16,6 +16,7 @@ import {
 import { codes, startTestApp, type TestApp } from './helpers/app.ts';
 import { upload, waitForIngestion } from './helpers/documents.ts';
 import { hashEmbedder } from './helpers/hash-embedder.ts';
+import { countStatements } from './helpers/statements.ts';
 import { addMember, rawId, signUpTenant, type Person, type TestTenant } from './helpers/tenants.ts';
 import { eventually } from './helpers/wait.ts';
 
@@ -112,6 +113,57 @@ describe('adding and reading documents', () => {
     const big = new TextEncoder().encode('x '.repeat(MAX_UPLOAD));
     const result = await upload(app, editor.token, big, 'big.txt');
     expect(result.errors?.[0]?.extensions?.code).toBe('REQUEST_ENTITY_TOO_LARGE');
+  });
+});
+
+describe('the documents page', () => {
+  it('pages newest first with cursors, filters by status and title, and reads uploaders in one statement', async () => {
+    const own = await signUpTenant(app, 'Pages');
+    const writer = await addMember(app, own, 'EDITOR');
+    const titles = ['Alpha notes', '50% discount terms', 'a_b report', 'axb report', 'Beta notes'];
+    const ids: string[] = [];
+    for (const [i, title] of titles.entries()) {
+      const by = i % 2 ? writer : own.admin;
+      const { addTextDocument } = await app.ok(AddTextDocumentDocument, { title, content: essay(title, 3) }, by.token);
+      ids.push(addTextDocument.document.id);
+    }
+    for (const id of ids) await waitForIngestion(app, own.admin.token, id);
+
+    // Forwards in pages of two: every document once, newest first, each with its uploader.
+    const seen: { id: string; uploader: string | undefined }[] = [];
+    let after: string | null | undefined = null;
+    for (;;) {
+      const page: Awaited<ReturnType<typeof list>> = await list({ first: 2, after });
+      seen.push(...page.documents.edges.map((e) => ({ id: e.node.id, uploader: e.node.uploadedBy?.id })));
+      if (!page.documents.pageInfo.hasNextPage) break;
+      after = page.documents.pageInfo.endCursor;
+    }
+    expect(seen.map((d) => d.id)).toEqual([...ids].reverse());
+    expect(seen.map((d) => d.uploader)).toEqual(
+      titles.map((_, i) => (i % 2 ? writer.id : own.admin.id)).reverse(),
+    );
+
+    // Title search is a substring match in which % and _ are plain characters.
+    const titlesFor = async (search: string) =>
+      (await list({ first: 20, search })).documents.edges.map((e) => e.node.title).sort();
+    expect(await titlesFor('NOTES')).toEqual(['Alpha notes', 'Beta notes']);
+    expect(await titlesFor('%')).toEqual(['50% discount terms']);
+    expect(await titlesFor('a_b')).toEqual(['a_b report']);
+    expect((await list({ first: 20, status: 'READY' })).documents.edges).toHaveLength(5);
+    expect((await list({ first: 20, status: 'FAILED' })).documents.edges).toEqual([]);
+
+    // A cursor that is not one of ours is the caller's mistake, not a server error.
+    const forged = Buffer.from(`${new Date().toISOString()}|not-a-uuid`).toString('base64url');
+    expect(codes(await app.run(DocumentsDocument, { first: 2, after: forged }, own.admin.token))).toEqual(['BAD_USER_INPUT']);
+
+    // Documents and uploaders come from one statement, however many uploaders the page has.
+    const counter = countStatements(app.db.pool);
+    const statements = await counter.count(() => list({ first: 20 }));
+    expect(statements).toBe(1);
+
+    function list(variables: { first: number; after?: string | null; search?: string; status?: 'READY' | 'FAILED' }) {
+      return app.ok(DocumentsDocument, variables, own.admin.token);
+    }
   });
 });
 

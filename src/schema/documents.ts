@@ -5,7 +5,7 @@ import type { Context } from '../context.ts';
 import type { Chunk as ChunkRow, Document as DocumentRow } from '../db/generated/client.ts';
 import { DocumentStatus as DocumentStatusValues } from '../db/generated/enums.ts';
 import type { DocumentStatusPayload } from '../pubsub.ts';
-import type { UploadResult } from '../services/documents.ts';
+import type { ListedDocument, UploadResult } from '../services/documents.ts';
 import { builder } from './builder.ts';
 import { User } from './members.ts';
 import { MAX_PAGE_SIZE, paginate } from './pagination.ts';
@@ -48,7 +48,12 @@ export const Document = builder.loadableNode('Document', {
     pageCount: t.exposeInt('pageCount', { nullable: true }),
     chunkCount: t.exposeInt('chunkCount', { nullable: true }),
     embeddingModel: t.exposeString('embeddingModel', { nullable: true }),
-    uploadedBy: t.field({ type: User, nullable: true, resolve: (document) => document.uploadedById }),
+    uploadedBy: t.field({
+      type: User,
+      nullable: true,
+      // A documents page reads the uploaders with the documents; elsewhere they are batch-loaded.
+      resolve: (document) => ('uploadedBy' in document ? (document as ListedDocument).uploadedBy : document.uploadedById),
+    }),
     processedAt: t.expose('processedAt', { type: 'DateTime', nullable: true }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),

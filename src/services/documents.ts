@@ -1,9 +1,12 @@
 // Documents of the caller's tenant: upload (bytes + row + ingestion job in one
 // transaction), listing, chunks, deletion and re-indexing.
 import { createHash } from 'node:crypto';
+import type pg from 'pg';
 import { z } from 'zod';
-import type { Chunk, Document, DocumentStatus } from '../db/generated/client.ts';
+import { DOCUMENT_COLUMNS, pickColumns, pickPrefixed, selectColumns, USER_COLUMNS } from '../db/columns.ts';
+import type { Chunk, Document, DocumentStatus, User } from '../db/generated/client.ts';
 import type { TenantDb } from '../db/tenant-scope.ts';
+import { withTenant } from '../db/tenant-session.ts';
 import { AppError, ErrorCode, notFound } from '../errors.ts';
 import { detectContentType } from '../ingest/detect.ts';
 import { IngestError } from '../ingest/errors.ts';
@@ -12,7 +15,7 @@ import type { Plan, PlanLimits } from '../limits/plans.ts';
 import type { PubSub } from '../pubsub.ts';
 import type { DocumentStorage, TenantTx } from '../storage/index.ts';
 import { recordAudit } from './audit.ts';
-import { keysetQuery, type PageWindow } from './pagination.ts';
+import { keysetSql, type PageWindow } from './pagination.ts';
 import { addUsage } from './usage.ts';
 import { isUuid, parseInput } from './validation.ts';
 import type { Viewer } from './viewer.ts';
@@ -30,6 +33,9 @@ export interface DocumentFilter {
   search?: string | null;
 }
 
+/** A row of a documents page: the document and who uploaded it (null once they are removed). */
+export type ListedDocument = Document & { uploadedBy: User | null };
+
 export interface UploadResult {
   document: Document;
   /** True when the same bytes were already in the tenant: the existing document is returned and no job starts. */
@@ -44,6 +50,8 @@ const TextInput = z.object({
 
 export function createDocumentsService(
   db: TenantDb,
+  /** For the page read, one SQL statement in a tenant transaction (see `list`). */
+  pool: pg.Pool,
   viewer: Viewer,
   pubsub: PubSub,
   storage: DocumentStorage,
@@ -150,18 +158,34 @@ export function createDocumentsService(
 
     get: find,
 
-    list(filter: DocumentFilter, window: PageWindow): Promise<Document[]> {
-      const page = keysetQuery(window);
+    /**
+     * A page of documents with their uploaders, in one statement: the most requested read of an
+     * admin screen, so it skips the ORM (two queries, two tenant transactions, ~1 ms of client
+     * CPU) for one join. Row-level security applies as to every tenant read.
+     */
+    list(filter: DocumentFilter, window: PageWindow): Promise<ListedDocument[]> {
+      const params: unknown[] = [];
+      const page = keysetSql(window, 'd', params);
+      const conditions = [...page.conditions];
+      if (filter.status) {
+        params.push(filter.status);
+        conditions.push(`d.status = $${params.length}::"DocumentStatus"`);
+      }
       const search = filter.search?.trim();
-      return db.document.findMany({
-        ...page,
-        where: {
-          AND: [
-            page.where,
-            filter.status ? { status: filter.status } : {},
-            search ? { title: { contains: search, mode: 'insensitive' as const } } : {},
-          ],
-        },
+      if (search) {
+        params.push(`%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+        conditions.push(`d.title ILIKE $${params.length}`);
+      }
+      const sql = `SELECT ${selectColumns(DOCUMENT_COLUMNS, 'd')}, ${selectColumns(USER_COLUMNS, 'u', 'uploadedBy.')}
+        FROM documents d LEFT JOIN users u ON u.id = d.uploaded_by_id
+        ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''}
+        ORDER BY ${page.orderBy} LIMIT ${page.limit}`;
+      return withTenant(pool, viewer.tenantId, async (client) => {
+        const { rows } = await client.query<Record<string, unknown>>(sql, params);
+        return rows.map((row) => ({
+          ...pickColumns<Document>(row, DOCUMENT_COLUMNS),
+          uploadedBy: pickPrefixed<User>(row, USER_COLUMNS, 'uploadedBy.'),
+        }));
       });
     },
 

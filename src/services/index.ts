@@ -69,7 +69,7 @@ export function createServices(deps: ServiceDeps) {
       return {
         members: createMembersService(scoped, viewer, pubsub, config, self, () => auth.forgetCallers(viewer.tenantId)),
         tenant,
-        documents: createDocumentsService(scoped, viewer, pubsub, storage, config),
+        documents: createDocumentsService(scoped, db.pool, viewer, pubsub, storage, config),
         chat: createChatService(scoped, viewer, pubsub, generations, {
           models,
           defaultFtsConfig: config.ftsConfig,

@@ -1,6 +1,7 @@
 // Keyset pagination over (createdAt, id), newest first. Stable under inserts, and each
 // page is one indexed range scan however deep the client pages.
 import { AppError, ErrorCode } from '../errors.ts';
+import { isUuid } from './validation.ts';
 
 export interface PageWindow {
   /** Opaque position from `cursorOf`, exclusive. */
@@ -22,7 +23,7 @@ export const cursorOf = (row: Keyed) => Buffer.from(`${row.createdAt.toISOString
 function parseCursor(cursor: string): Keyed {
   const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
   const createdAt = new Date(at ?? '');
-  if (!id || Number.isNaN(createdAt.getTime())) {
+  if (!id || !isUuid(id) || Number.isNaN(createdAt.getTime())) {
     throw new AppError(ErrorCode.BAD_USER_INPUT, 'Malformed pagination cursor', { field: 'after/before' });
   }
   return { createdAt, id };
@@ -44,5 +45,28 @@ export function keysetQuery(window: PageWindow) {
     where: { AND: bounds },
     orderBy: [{ createdAt: direction }, { id: direction }],
     take: window.limit,
+  };
+}
+
+/**
+ * The same window in SQL, for reads written by hand: conditions on `alias`.created_at / .id
+ * (values appended to `params`), the ORDER BY and the LIMIT. A row comparison keeps the bound
+ * one index range: (created_at, id) < (cursor) is exactly "older, or as old with a smaller id".
+ */
+export function keysetSql(window: PageWindow, alias: string, params: unknown[]) {
+  const conditions: string[] = [];
+  const bound = (cursor: string, operator: '<' | '>') => {
+    const { createdAt, id } = parseCursor(cursor);
+    params.push(createdAt, id);
+    conditions.push(`(${alias}.created_at, ${alias}.id) ${operator} ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
+  };
+  if (window.after) bound(window.after, '<');
+  if (window.before) bound(window.before, '>');
+  const direction = window.inverted ? 'ASC' : 'DESC';
+  params.push(window.limit);
+  return {
+    conditions,
+    orderBy: `${alias}.created_at ${direction}, ${alias}.id ${direction}`,
+    limit: `$${params.length}::int`,
   };
 }

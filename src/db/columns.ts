@@ -1,0 +1,63 @@
+// Column lists of Prisma models for the few hot reads written in SQL (a page of documents with
+// their uploaders in one statement). Each map is checked by the compiler against the model's
+// fields, so a column added to prisma/schema.prisma fails the build here until it is read too;
+// rows come back under the field names, typed as Prisma would type them (pg parses timestamptz
+// to Date, int4 to number, uuid and enums to string).
+import type { Document, User } from './generated/client.ts';
+
+type ColumnMap<Row> = { readonly [Field in keyof Row]-?: string };
+
+export const DOCUMENT_COLUMNS = {
+  id: 'id',
+  tenantId: 'tenant_id',
+  title: 'title',
+  contentType: 'content_type',
+  byteSize: 'byte_size',
+  sha256: 'sha256',
+  status: 'status',
+  errorCode: 'error_code',
+  errorMessage: 'error_message',
+  pageCount: 'page_count',
+  chunkCount: 'chunk_count',
+  embeddingModel: 'embedding_model',
+  uploadedById: 'uploaded_by_id',
+  processedAt: 'processed_at',
+  createdAt: 'created_at',
+  updatedAt: 'updated_at',
+} as const satisfies ColumnMap<Document>;
+
+export const USER_COLUMNS = {
+  id: 'id',
+  tenantId: 'tenant_id',
+  email: 'email',
+  name: 'name',
+  role: 'role',
+  status: 'status',
+  passwordHash: 'password_hash',
+  lastActiveAt: 'last_active_at',
+  createdAt: 'created_at',
+  updatedAt: 'updated_at',
+} as const satisfies ColumnMap<User>;
+
+/**
+ * `alias.column AS "prefixfield", …` for a SELECT list. Names come from the maps above, never
+ * from input; `prefix` tells the columns of a joined table apart (see `pickPrefixed`).
+ */
+export function selectColumns(columns: Readonly<Record<string, string>>, alias: string, prefix = ''): string {
+  return Object.entries(columns)
+    .map(([field, column]) => `${alias}.${column} AS "${prefix}${field}"`)
+    .join(', ');
+}
+
+/** The fields of a joined table selected with `prefix`, or null when its id is null (no row joined). */
+export function pickPrefixed<Row>(row: Record<string, unknown>, columns: Readonly<Record<string, string>>, prefix: string): Row | null {
+  if (row[`${prefix}id`] == null) return null;
+  const picked: Record<string, unknown> = {};
+  for (const field of Object.keys(columns)) picked[field] = row[`${prefix}${field}`];
+  return picked as Row;
+}
+
+/** The unprefixed fields of `columns` in a row. */
+export function pickColumns<Row>(row: Record<string, unknown>, columns: Readonly<Record<string, string>>): Row {
+  return pickPrefixed<Row>(row, columns, '')!;
+}
