@@ -152,6 +152,9 @@ describe('the documents page', () => {
     expect((await list({ first: 20, status: 'READY' })).documents.edges).toHaveLength(5);
     expect((await list({ first: 20, status: 'FAILED' })).documents.edges).toEqual([]);
 
+    expect(codes(await app.run(DocumentsDocument, { first: 2, search: 'a\0b' }, own.admin.token))).toEqual(['BAD_USER_INPUT']);
+    expect(await titlesFor("'; DROP TABLE documents; --")).toEqual([]);
+
     // A cursor that is not one of ours is the caller's mistake, not a server error.
     const forged = Buffer.from(`${new Date().toISOString()}|not-a-uuid`).toString('base64url');
     expect(codes(await app.run(DocumentsDocument, { first: 2, after: forged }, own.admin.token))).toEqual(['BAD_USER_INPUT']);

@@ -4,7 +4,7 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forTenant } from '../src/db/tenant-scope.ts';
-import { TENANT_ROLE, tenantScope, withTenant } from '../src/db/tenant-session.ts';
+import { readInTenant, sqlLiteral, TENANT_ROLE, tenantScope, withTenant } from '../src/db/tenant-session.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { populateTenant, rowsOf, tenantTables, type Populated } from './helpers/populate.ts';
 import { rawId, signUpTenant, type TestTenant } from './helpers/tenants.ts';
@@ -206,7 +206,13 @@ describe('the tenant pool', () => {
 
   it('leaves pooled connections as the connecting role with no tenant', async () => {
     const dbA = forTenant(app.db.tenantPrisma, a.id);
-    await Promise.all([dbA.user.findMany(), dbA.$transaction((tx) => tx.document.count()), asA((c) => c.query('SELECT 1'))]);
+    await Promise.all([
+      dbA.user.findMany(),
+      dbA.$transaction((tx) => tx.document.count()),
+      asA((c) => c.query('SELECT 1')),
+      readInTenant(app.db.pool, a.id, 'SELECT 1'),
+      readInTenant(app.db.pool, a.id, 'SELECT 1/0').catch(() => null),
+    ]);
     // Whichever idle connection each query gets (the embedded database has one besides the worker's).
     for (let i = 0; i < 4; i++) {
       const { rows } = await app.db.pool.query(`SELECT current_user = session_user AS own_role, current_setting('app.tenant_id', true) AS tenant`);
@@ -215,3 +221,37 @@ describe('the tenant pool', () => {
     }
   });
 });
+
+describe('one-message tenant reads (readInTenant)', () => {
+  it('see only the entered tenant, in every table', async () => {
+    for (const { table, column } of tables) {
+      const rows = await readInTenant<{ tenant: string }>(app.db.pool, b.id, `SELECT "${column}" AS tenant FROM "${table}"`);
+      expect(new Set(rows.map((r) => r.tenant)), table).toEqual(new Set([b.id]));
+    }
+  });
+
+  it('are read-only', async () => {
+    await expect(readInTenant(app.db.pool, a.id, `DELETE FROM documents`)).rejects.toThrow(/read-only transaction/);
+    expect((await asA((c) => c.query('SELECT count(*)::int AS n FROM documents'))).rows[0].n).toBe(aCounts.documents);
+  });
+
+  it('roll back a failed statement and leave the connection usable', async () => {
+    await expect(readInTenant(app.db.pool, a.id, 'SELECT 1/0')).rejects.toThrow(/division by zero/);
+    // Every pooled connection, in turn, still answers.
+    for (let i = 0; i < 4; i++) expect(await readInTenant(app.db.pool, a.id, 'SELECT 7 AS n')).toEqual([{ n: 7 }]);
+  });
+
+  it('inline values as literals that PostgreSQL reads back unchanged', async () => {
+    const strings = ["it's", 'back\\slash \\\'', '$1 $$ dollar', 'ünïcødé 🚀', "'; DROP TABLE documents; --", ''];
+    for (const value of strings) {
+      expect(await readInTenant(app.db.pool, a.id, `SELECT ${sqlLiteral(value)}::text AS v`)).toEqual([{ v: value }]);
+    }
+    const at = new Date('2026-01-02T03:04:05.678Z');
+    expect(await readInTenant(app.db.pool, a.id, `SELECT ${sqlLiteral(at)}::timestamptz AS v, ${sqlLiteral(-12.5)}::float8 AS n, ${sqlLiteral(null)}::text AS z`)).toEqual([
+      { v: at, n: -12.5, z: null },
+    ]);
+    expect(() => sqlLiteral('a\0b')).toThrow(/NUL/);
+    expect(() => sqlLiteral(Number.NaN)).toThrow(/finite/);
+  });
+});
+

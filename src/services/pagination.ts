@@ -2,6 +2,7 @@
 // page is one indexed range scan however deep the client pages.
 import { AppError, ErrorCode } from '../errors.ts';
 import { isUuid } from './validation.ts';
+import type { LiteralValue } from '../db/tenant-session.ts';
 
 export interface PageWindow {
   /** Opaque position from `cursorOf`, exclusive. */
@@ -48,25 +49,26 @@ export function keysetQuery(window: PageWindow) {
   };
 }
 
+/** Writes a value of a SQL type into a statement: a `$n` placeholder, or an inlined literal. */
+export type SqlBinder = (value: LiteralValue, type: string) => string;
+
 /**
- * The same window in SQL, for reads written by hand: conditions on `alias`.created_at / .id
- * (values appended to `params`), the ORDER BY and the LIMIT. A row comparison keeps the bound
- * one index range: (created_at, id) < (cursor) is exactly "older, or as old with a smaller id".
+ * The same window in SQL, for reads written by hand: conditions on `alias`.created_at / .id,
+ * the ORDER BY and the LIMIT, values written by `bind`. A row comparison keeps the bound one
+ * index range: (created_at, id) < (cursor) is exactly "older, or as old with a smaller id".
  */
-export function keysetSql(window: PageWindow, alias: string, params: unknown[]) {
+export function keysetSql(window: PageWindow, alias: string, bind: SqlBinder) {
   const conditions: string[] = [];
   const bound = (cursor: string, operator: '<' | '>') => {
     const { createdAt, id } = parseCursor(cursor);
-    params.push(createdAt, id);
-    conditions.push(`(${alias}.created_at, ${alias}.id) ${operator} ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
+    conditions.push(`(${alias}.created_at, ${alias}.id) ${operator} (${bind(createdAt, 'timestamptz')}, ${bind(id, 'uuid')})`);
   };
   if (window.after) bound(window.after, '<');
   if (window.before) bound(window.before, '>');
   const direction = window.inverted ? 'ASC' : 'DESC';
-  params.push(window.limit);
   return {
     conditions,
     orderBy: `${alias}.created_at ${direction}, ${alias}.id ${direction}`,
-    limit: `$${params.length}::int`,
+    limit: bind(window.limit, 'int'),
   };
 }
