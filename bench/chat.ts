@@ -73,6 +73,7 @@ console.log(
     answersFailed: first?.failed ?? null,
     stageBeforeRetrievalP95Ms: first?.stages.beforeRetrieval.p95 ?? null,
     stageEmbedP95Ms: first?.stages.embed.p95 ?? null,
+    stageRecordedP95Ms: first?.stages.recorded.p95 ?? null,
     stageRetrievalP50Ms: first?.stages.retrieval.p50 ?? null,
     stageRetrievalP95Ms: first?.stages.retrieval.p95 ?? null,
     retrievalSqlP50Ms: first?.sql.hybrid.p50 ?? null,

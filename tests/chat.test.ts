@@ -206,6 +206,30 @@ describe('tenancy and privacy', () => {
     expect((await app.ok(DeleteChatSessionDocument, { id: sessionId }, alice.token)).deleteChatSession).toBe(sessionId);
   });
 
+  it('records one of two questions sent to a session at once, and refuses the other', async () => {
+    const sessionId = await newSession(alice.token);
+    const question = 'When was the last eruption of Mount Kessel?';
+    const results = await Promise.all([1, 2].map(() => app.run(SendMessageDocument, { sessionId, content: question }, alice.token)));
+    const accepted = results.filter((r) => r.data?.sendMessage).map((r) => r.data!.sendMessage);
+    const refused = results.filter((r) => r.errors);
+    expect(accepted).toHaveLength(1);
+    expect(accepted[0]).toMatchObject({ role: 'ASSISTANT', status: 'STREAMING', content: '' });
+    expect(refused.map((r) => r.errors![0]!.extensions)).toEqual([{ code: 'FAILED_PRECONDITION', messageId: accepted[0]!.id }]);
+    // The session holds the question then its answer, and is titled after the first question.
+    await eventually(async () => {
+      const s = await app.ok(ChatSessionMessagesDocument, { id: sessionId, first: 10 }, alice.token);
+      return s.chatSession.messages.edges[0]?.node.status === 'COMPLETE';
+    }, 'answer');
+    const { chatSession } = await app.ok(ChatSessionMessagesDocument, { id: sessionId, first: 10 }, alice.token);
+    expect(chatSession.title).toBe(question);
+    expect(chatSession.messages.edges.map((e) => [e.node.role, e.node.status])).toEqual([
+      ['ASSISTANT', 'COMPLETE'],
+      ['USER', 'COMPLETE'],
+    ]);
+    expect(chatSession.messages.edges[1]!.node.content).toBe(question);
+    expect(chatSession.messages.edges[0]!.node.content).toContain('1913');
+  });
+
   it('rejects an empty question with BAD_USER_INPUT', async () => {
     const sessionId = await newSession(alice.token);
     const result = await app.run(SendMessageDocument, { sessionId, content: '   ' }, alice.token);

@@ -27,6 +27,16 @@ export interface GenerationDeps {
   onAnswerFinished?: (answer: { model: string; status: string; inputTokens: number; outputTokens: number }) => void;
 }
 
+/** What retrieval for one question needs: the tenant's embedding model, language and settings. */
+export interface RetrievalRequest {
+  tenantId: string;
+  question: string;
+  /** The tenant's choices (src/providers/registry.ts effectiveChoices). */
+  embeddingModel: string;
+  ftsConfig: string;
+  retrieval: RetrievalParams;
+}
+
 export interface GenerationJob {
   tenantId: string;
   /** The asker, whose usage counts the answer's tokens. */
@@ -34,13 +44,12 @@ export interface GenerationJob {
   messageId: string;
   question: string;
   history: ChatTurn[];
-  /** The tenant's retrieval settings and extra instructions. */
-  retrieval: RetrievalParams;
+  /** The sources, from `retrieve` (started before the answer was recorded; a failure fails the answer). */
+  sources: Promise<ScoredChunk[]>;
+  /** The tenant's extra instructions. */
   systemPrompt: string | null;
-  /** The tenant's models and full-text language (src/providers/registry.ts effectiveChoices). */
+  /** The tenant's chat model (src/providers/registry.ts effectiveChoices). */
   chatModel: string;
-  embeddingModel: string;
-  ftsConfig: string;
   /** When the request arrived, for first-token and total latency. */
   requestedAt: number;
 }
@@ -85,19 +94,8 @@ export function createGenerationRunner(deps: GenerationDeps) {
 
     try {
       chatModel = deps.models.chatModels.get(job.chatModel);
-      const embedder = deps.models.embedders.get(job.embeddingModel);
-      const [queryVector] = await embedder.embed([job.question], { task: 'query', signal });
-      sources = await hybridSearch(
-        deps.pool,
-        {
-          tenantId: job.tenantId,
-          embeddingModel: embedder.model,
-          vector: toStoredVector(queryVector!),
-          text: job.question,
-          ftsConfig: job.ftsConfig,
-        },
-        { ...job.retrieval, vectorWeight: embedder.fusionWeight ?? 1 },
-      );
+      sources = await job.sources;
+      signal.throwIfAborted();
       const numbered: Source[] = sources.map((chunk, i) => ({
         n: i + 1,
         title: chunk.documentTitle,
@@ -211,6 +209,23 @@ export function createGenerationRunner(deps: GenerationDeps) {
   orphanTimer.unref();
 
   return {
+    /** The question's sources in the tenant: its embedding, then hybrid search. */
+    async retrieve(request: RetrievalRequest): Promise<ScoredChunk[]> {
+      const embedder = deps.models.embedders.get(request.embeddingModel);
+      const [queryVector] = await embedder.embed([request.question], { task: 'query' });
+      return hybridSearch(
+        deps.pool,
+        {
+          tenantId: request.tenantId,
+          embeddingModel: embedder.model,
+          vector: toStoredVector(queryVector!),
+          text: request.question,
+          ftsConfig: request.ftsConfig,
+        },
+        { ...request.retrieval, vectorWeight: embedder.fusionWeight ?? 1 },
+      );
+    },
+
     /** Starts a generation in the background; it is tracked and awaited on close. */
     start(job: GenerationJob): void {
       const controller = new AbortController();

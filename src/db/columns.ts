@@ -1,9 +1,9 @@
-// Column lists of Prisma models for the few hot reads written in SQL (a page of documents with
-// their uploaders in one statement). Each map is checked by the compiler against the model's
+// Column lists of Prisma models for the few hot paths written in SQL (a page of documents with
+// their uploaders in one statement; recording a question and its pending answer). Each map is checked by the compiler against the model's
 // fields, so a column added to prisma/schema.prisma fails the build here until it is read too;
 // rows come back under the field names, typed as Prisma would type them (pg parses timestamptz
 // to Date, int4 to number, uuid and enums to string).
-import type { Document, User } from './generated/client.ts';
+import type { ChatMessage, Document, User } from './generated/client.ts';
 
 type ColumnMap<Row> = { readonly [Field in keyof Row]-?: string };
 
@@ -38,6 +38,25 @@ export const USER_COLUMNS = {
   createdAt: 'created_at',
   updatedAt: 'updated_at',
 } as const satisfies ColumnMap<User>;
+
+export const CHAT_MESSAGE_COLUMNS = {
+  id: 'id',
+  tenantId: 'tenant_id',
+  sessionId: 'session_id',
+  role: 'role',
+  status: 'status',
+  content: 'content',
+  model: 'model',
+  inputTokens: 'input_tokens',
+  outputTokens: 'output_tokens',
+  firstTokenMs: 'first_token_ms',
+  latencyMs: 'latency_ms',
+  errorCode: 'error_code',
+  errorMessage: 'error_message',
+  completedAt: 'completed_at',
+  createdAt: 'created_at',
+  updatedAt: 'updated_at',
+} as const satisfies ColumnMap<ChatMessage>;
 
 /**
  * `alias.column AS "prefixfield", …` for a SELECT list. Names come from the maps above, never

@@ -1,8 +1,13 @@
 // Chat sessions of the caller, their messages, asking and stopping. Sessions are private
 // to their user: another member's session answers like a missing one.
+import { encodeGlobalID } from '@pothos/plugin-relay';
+import type pg from 'pg';
 import { z } from 'zod';
 import type { GenerationRunner } from '../chat/generation.ts';
-import type { ChatMessage, ChatSession, Citation } from '../db/generated/client.ts';
+import { CHAT_MESSAGE_COLUMNS, rowReader, selectColumns } from '../db/columns.ts';
+import { taggedSql } from '../db/tagged-sql.ts';
+import { withTenant } from '../db/tenant-session.ts';
+import type { ChatMessage, ChatSession, Citation, Tenant } from '../db/generated/client.ts';
 import type { TenantDb } from '../db/tenant-scope.ts';
 import { AppError, ErrorCode, notFound } from '../errors.ts';
 import type { ChatTurn } from '../providers/chat-model.ts';
@@ -34,9 +39,59 @@ export interface ChatOptions {
   /** FTS_CONFIG: the full-text language of tenants that chose none. */
   defaultFtsConfig: string;
   planLimits: Record<Plan, PlanLimits>;
+  /** The caller's tenant row (read once per request, usually while authenticating it). */
+  tenant: () => Promise<Tenant>;
 }
 
-export function createChatService(db: TenantDb, viewer: Viewer, pubsub: PubSub, generations: GenerationRunner, options: ChatOptions) {
+/** A chat session of the caller, locked for recording a question, with what that needs. */
+interface SessionForQuestion {
+  title: string;
+  /** The answer still being written in it, if any. */
+  busyId: string | null;
+  /** The last COMPLETE messages, oldest first. */
+  history: { role: 'USER' | 'ASSISTANT'; content: string }[];
+  plan: Plan;
+}
+
+// Two questions sent to one session at once are checked one after the other: the session row
+// is locked first, in a statement of its own, so that the read after it takes its snapshot
+// once the other question has committed, and sees that one's STREAMING answer. (Locked in the
+// same statement, the row would be re-read after the wait but its subqueries would not.)
+const LOCK_SESSION = `SELECT 1 FROM chat_sessions WHERE id = $1::uuid AND user_id = $2::uuid FOR NO KEY UPDATE`;
+const SESSION_FOR_QUESTION = `
+  SELECT s.title,
+         (SELECT m.id FROM chat_messages m WHERE m.session_id = s.id AND m.status = 'STREAMING' LIMIT 1) AS "busyId",
+         (SELECT coalesce(json_agg(json_build_object('role', h.role, 'content', h.content) ORDER BY h.created_at), '[]'::json)
+            FROM (SELECT m.role, m.content, m.created_at FROM chat_messages m
+                   WHERE m.session_id = s.id AND m.status = 'COMPLETE'
+                   ORDER BY m.created_at DESC LIMIT $3::int) h) AS history,
+         (SELECT t.plan FROM tenants t WHERE t.id = s.tenant_id) AS plan
+    FROM chat_sessions s
+   WHERE s.id = $1::uuid AND s.user_id = $2::uuid`;
+
+// The question, the session's new title ($4, or null to keep it) and time, and the pending
+// answer, which must sort after the question (created a millisecond later).
+const RECORD_QUESTION = `
+  WITH question AS (
+         INSERT INTO chat_messages (tenant_id, session_id, role, status, content, completed_at, updated_at)
+         VALUES ($1::uuid, $2::uuid, 'USER', 'COMPLETE', $3, now(), now())
+       ), touched AS (
+         UPDATE chat_sessions SET title = coalesce($4, title), updated_at = now() WHERE id = $2::uuid
+       )
+  INSERT INTO chat_messages AS m (tenant_id, session_id, role, status, created_at, updated_at)
+  VALUES ($1::uuid, $2::uuid, 'ASSISTANT', 'STREAMING', now() + interval '1 millisecond', now())
+  RETURNING ${selectColumns(CHAT_MESSAGE_COLUMNS, 'm')}`;
+const readMessage = rowReader<ChatMessage>(CHAT_MESSAGE_COLUMNS);
+
+export function createChatService(
+  db: TenantDb,
+  /** For recording a question (raw SQL in a tenant transaction). */
+  pool: pg.Pool,
+  viewer: Viewer,
+  pubsub: PubSub,
+  generations: GenerationRunner,
+  options: ChatOptions,
+) {
   const mine = { userId: viewer.userId };
 
   async function findSession(sessionId: string): Promise<ChatSession> {
@@ -71,56 +126,54 @@ export function createChatService(db: TenantDb, viewer: Viewer, pubsub: PubSub, 
     const requestedAt = Date.now();
     const { content: question } = parseInput(QuestionInput, { content });
     if (!isUuid(sessionId)) throw notFound('Chat session');
-    // One transaction for the checks and the writes: each statement outside one would be a
-    // tenant transaction of its own (three messages instead of one).
-    const { answer, history, tenant } = await db.$transaction(async (tx) => {
-      const session = await tx.chatSession.findFirst({ where: { id: sessionId, ...mine } });
+    const tenant = await options.tenant();
+    const choices = effectiveChoices(tenant, options.models, options.defaultFtsConfig);
+    // Retrieval needs only the question and the tenant's settings, so it runs while the
+    // question and the answer are written, not after them: the first delta waits for the
+    // slower of the two instead of their sum. A question refused below drops its sources.
+    const sources = generations.retrieve({
+      tenantId: viewer.tenantId,
+      question,
+      embeddingModel: choices.embeddingModel,
+      ftsConfig: choices.ftsConfig,
+      retrieval: {
+        ...DEFAULT_RETRIEVAL,
+        k: tenant.retrievalK,
+        n: tenant.retrievalN,
+        minScore: tenant.retrievalMinScore ?? DEFAULT_RETRIEVAL.minScore,
+      },
+    });
+    sources.catch(() => {}); // awaited (and its failure reported) by the generation
+    // The checks and the writes in one transaction of four statements (six with a daily quota),
+    // in SQL: this is the path to the first delta, and through the ORM it took nine.
+    const { answer, history } = await withTenant(pool, viewer.tenantId, async (client) => {
+      await client.query(LOCK_SESSION, [sessionId, viewer.userId]);
+      const { rows } = await client.query<SessionForQuestion>(SESSION_FOR_QUESTION, [sessionId, viewer.userId, HISTORY_TURNS]);
+      const session = rows[0];
       if (!session) throw notFound('Chat session');
-      const busy = await tx.chatMessage.findFirst({ where: { sessionId: session.id, status: 'STREAMING' } });
-      if (busy) {
+      if (session.busyId) {
         throw new AppError(ErrorCode.FAILED_PRECONDITION, 'An answer is still being written in this session; wait or stop it', {
-          messageId: busy.id,
+          // The message's API id, which stopGeneration takes.
+          messageId: encodeGlobalID('ChatMessage', session.busyId),
         });
       }
-      const earlier = await tx.chatMessage.findMany({
-        where: { sessionId: session.id, status: 'COMPLETE' },
-        orderBy: { createdAt: 'desc' },
-        take: HISTORY_TURNS,
-      });
-      const history: ChatTurn[] = earlier
-        .reverse()
-        .map((m) => ({ role: m.role === 'USER' ? ('user' as const) : ('assistant' as const), content: m.content }));
-      const tenant = await tx.tenant.findUniqueOrThrow({ where: { id: viewer.tenantId } });
-      // The question counts (and may be refused by the daily quota) with the message that records it.
-      await countQuestion(tx, viewer.tenantId, viewer.userId, options.planLimits[tenant.plan].questionsPerDay);
-      await tx.chatMessage.create({
-        data: { tenantId: viewer.tenantId, sessionId: session.id, role: 'USER', status: 'COMPLETE', content: question, completedAt: new Date() },
-      });
-      // createdAt of the answer must sort after the question's.
-      const answer = await tx.chatMessage.create({
-        data: { tenantId: viewer.tenantId, sessionId: session.id, role: 'ASSISTANT', status: 'STREAMING', createdAt: new Date(Date.now() + 1) },
-      });
-      await tx.chatSession.update({
-        where: { id: session.id },
-        data: session.title === 'New chat' && earlier.length === 0 ? { title: question.slice(0, TITLE_MAX) } : { updatedAt: new Date() },
-      });
-      return { answer, history, tenant };
+      // The question counts (and may be refused by the daily quota) with the message that records
+      // it, under the plan as it is now (the request's tenant row may be seconds old).
+      await countQuestion(taggedSql(client), viewer.tenantId, viewer.userId, options.planLimits[session.plan].questionsPerDay);
+      const title = session.title === 'New chat' && session.history.length === 0 ? question.slice(0, TITLE_MAX) : null;
+      const recorded = await client.query<Record<string, unknown>>(RECORD_QUESTION, [viewer.tenantId, sessionId, question, title]);
+      const history: ChatTurn[] = session.history.map((m) => ({ role: m.role === 'USER' ? 'user' : 'assistant', content: m.content }));
+      return { answer: readMessage(recorded.rows[0]!)!, history };
     });
-    const choices = effectiveChoices(tenant, options.models, options.defaultFtsConfig);
     const start = () =>
       generations.start({
         tenantId: viewer.tenantId,
         userId: viewer.userId,
-        ...choices,
+        chatModel: choices.chatModel,
         messageId: answer.id,
         question,
         history,
-        retrieval: {
-          ...DEFAULT_RETRIEVAL,
-          k: tenant.retrievalK,
-          n: tenant.retrievalN,
-          minScore: tenant.retrievalMinScore ?? DEFAULT_RETRIEVAL.minScore,
-        },
+        sources,
         systemPrompt: tenant.systemPrompt,
         requestedAt,
       });

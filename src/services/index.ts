@@ -70,10 +70,11 @@ export function createServices(deps: ServiceDeps) {
         members: createMembersService(scoped, viewer, pubsub, config, self, () => auth.forgetCallers(viewer.tenantId)),
         tenant,
         documents: createDocumentsService(scoped, db.pool, viewer, pubsub, storage, config),
-        chat: createChatService(scoped, viewer, pubsub, generations, {
+        chat: createChatService(scoped, db.pool, viewer, pubsub, generations, {
           models,
           defaultFtsConfig: config.ftsConfig,
           planLimits: config.planLimits,
+          tenant: tenant.current,
         }),
         search: createSearchService(db.pool, viewer, tenant.current, { models, defaultFtsConfig: config.ftsConfig, retrieval: deps.retrieval }),
         usage: createUsageService(scoped, config.planLimits),

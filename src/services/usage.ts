@@ -1,14 +1,13 @@
 // Usage: daily counters per member (questions, model tokens, documents and bytes ingested),
 // incremented inside the transaction of the event they count, and the ADMIN's report over a
 // date range. Also the daily question quota, which is checked against the same counters.
+import type { TaggedSql } from '../db/tagged-sql.ts';
 import type { TenantDb } from '../db/tenant-scope.ts';
 import { AppError, ErrorCode } from '../errors.ts';
 import { nextUtcMidnight, type Plan, type PlanLimits } from '../limits/plans.ts';
 
-interface Tx {
-  $executeRaw(query: TemplateStringsArray, ...values: unknown[]): Promise<number>;
-  $queryRaw<T = unknown>(query: TemplateStringsArray, ...values: unknown[]): Promise<T>;
-}
+/** A Prisma transaction, or a pg connection in one (src/db/tagged-sql.ts). */
+type Tx = TaggedSql;
 
 export interface UsageCounts {
   questions: number;
