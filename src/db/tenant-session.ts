@@ -53,15 +53,25 @@ export async function withTenant<T>(
   settings: Readonly<Record<string, string>> = {},
 ): Promise<T> {
   const sql = enterTenantSql(tenantId, settings);
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  try {
+  return inTransaction(pool, async (client) => {
     await client.query(sql);
     const result = await work(client);
     await client.query('COMMIT');
     return result;
+  });
+}
+
+/**
+ * Runs `run` on a pooled connection that it leaves inside a transaction when it throws: the
+ * transaction is rolled back, and a connection that cannot even roll back is in an unknown state,
+ * so it is discarded instead of returned to the pool.
+ */
+async function inTransaction<T>(pool: pg.Pool, run: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    return await run(client);
   } catch (error) {
-    // A connection that cannot even roll back is in an unknown state: discard it.
     await client.query('ROLLBACK').catch((rollbackError: Error) => {
       broken = rollbackError;
     });
@@ -98,19 +108,10 @@ export function sqlLiteral(value: LiteralValue): string {
  */
 export async function readInTenant<Row>(pool: pg.Pool, tenantId: string, statement: string): Promise<Row[]> {
   const enter = enterTenantSql(tenantId, {}, 'BEGIN READ ONLY');
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  try {
+  // A failing statement skips the rest of the message: inTransaction rolls back what it left open.
+  return inTransaction(pool, async (client) => {
     const results = (await client.query(`${enter}; ${statement}; COMMIT`)) as unknown as pg.QueryResult[];
     // BEGIN, SET LOCAL ROLE, SET LOCAL app.tenant_id, the statement, COMMIT.
     return results[results.length - 2]!.rows as Row[];
-  } catch (error) {
-    // The statements after a failing one were skipped: its transaction is still open, aborted.
-    await client.query('ROLLBACK').catch((rollbackError: Error) => {
-      broken = rollbackError;
-    });
-    throw error;
-  } finally {
-    client.release(broken);
-  }
+  });
 }
