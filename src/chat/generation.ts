@@ -8,10 +8,9 @@ import { forTenant, type TenantDb } from '../db/tenant-scope.ts';
 import type { Logger } from '../logger.ts';
 import type { ChatModel, ChatTurn, Source } from '../providers/chat-model.ts';
 import { ChatModelError } from '../providers/chat-model.ts';
-import { toStoredVector } from '../providers/embedder.ts';
 import { ModelUnavailableError, type Models } from '../providers/registry.ts';
 import type { MessageStreamPayload, PubSub } from '../pubsub.ts';
-import { hybridSearch, type RetrievalParams, type ScoredChunk } from '../retrieval/search.ts';
+import { searchQuestion, type RetrievalParams, type ScoredChunk } from '../retrieval/search.ts';
 import { addUsage } from '../services/usage.ts';
 
 export interface GenerationDeps {
@@ -212,18 +211,7 @@ export function createGenerationRunner(deps: GenerationDeps) {
     /** The question's sources in the tenant: its embedding, then hybrid search. */
     async retrieve(request: RetrievalRequest): Promise<ScoredChunk[]> {
       const embedder = deps.models.embedders.get(request.embeddingModel);
-      const [queryVector] = await embedder.embed([request.question], { task: 'query' });
-      return hybridSearch(
-        deps.pool,
-        {
-          tenantId: request.tenantId,
-          embeddingModel: embedder.model,
-          vector: toStoredVector(queryVector!),
-          text: request.question,
-          ftsConfig: request.ftsConfig,
-        },
-        { ...request.retrieval, vectorWeight: embedder.fusionWeight ?? 1 },
-      );
+      return searchQuestion(deps.pool, { tenantId: request.tenantId, text: request.question, ftsConfig: request.ftsConfig, embedder }, request.retrieval);
     },
 
     /** Starts a generation in the background; it is tracked and awaited on close. */

@@ -1,8 +1,10 @@
 // Column lists of Prisma models for the few hot paths written in SQL (a page of documents with
-// their uploaders in one statement; recording a question and its pending answer). Each map is checked by the compiler against the model's
-// fields, so a column added to prisma/schema.prisma fails the build here until it is read too;
-// rows come back under the field names, typed as Prisma would type them (pg parses timestamptz
-// to Date, int4 to number, uuid and enums to string).
+// their uploaders in one statement; recording a question and its pending answer). Each map is
+// checked by the compiler against the model's fields, so a column added to prisma/schema.prisma
+// fails the build here until it is read too. The column names are spelled out rather than
+// derived from the field names: they are the schema's @map values, which a convention would
+// only guess. Rows come back under the field names, typed as Prisma would type them (pg parses
+// timestamptz to Date, int4 to number, uuid and enums to string).
 import type { ChatMessage, Document, User } from './generated/client.ts';
 
 type ColumnMap<Row> = { readonly [Field in keyof Row]-?: string };
@@ -60,7 +62,7 @@ export const CHAT_MESSAGE_COLUMNS = {
 
 /**
  * `alias.column AS "prefixfield", …` for a SELECT list. Names come from the maps above, never
- * from input; `prefix` tells the columns of a joined table apart (see `pickPrefixed`).
+ * from input; `prefix` tells the columns of a joined table apart (see `rowReader`).
  */
 export function selectColumns(columns: Readonly<Record<string, string>>, alias: string, prefix = ''): string {
   return Object.entries(columns)

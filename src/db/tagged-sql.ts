@@ -1,6 +1,6 @@
-// Prisma's tagged-template raw SQL ($queryRaw`…${value}…`) on a pg connection, so the helpers
-// written for a Prisma transaction (src/services/usage.ts) also run inside a `withTenant`
-// transaction. Each interpolated value becomes a $n parameter, as Prisma makes it.
+// Prisma's tagged-template raw SQL ($queryRaw`…${value}…`): the type the raw-SQL helpers take
+// (usage, audit, the ingestion queue), and the same calls on a pg connection, so that they also
+// run inside a `withTenant` transaction. Each interpolated value becomes a $n parameter, as Prisma makes it.
 import type pg from 'pg';
 
 export interface TaggedSql {

@@ -7,9 +7,9 @@
 // the document belongs to the transaction's tenant. They spell the task name
 // (`ingest_document`, the file name in jobs/) and the job key `ingest:<documentId>`.
 
-interface Tx {
-  $executeRaw(query: TemplateStringsArray, ...values: unknown[]): Promise<number>;
-}
+import type { TaggedSql } from '../db/tagged-sql.ts';
+
+type Tx = Pick<TaggedSql, '$executeRaw'>;
 
 export async function enqueueIngestion(tx: Tx, documentId: string, maxAttempts: number): Promise<void> {
   await tx.$executeRaw`SELECT ragchat_enqueue_ingestion(${documentId}::uuid, ${maxAttempts}::int)`;

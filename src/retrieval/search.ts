@@ -6,6 +6,7 @@
 // underneath those filters too.
 import type pg from 'pg';
 import { withTenant } from '../db/tenant-session.ts';
+import { toStoredVector, type Embedder } from '../providers/embedder.ts';
 
 export interface RetrievalParams {
   /** Candidates taken from each retriever before fusion. */
@@ -307,4 +308,33 @@ export async function hybridSearch(pool: pg.Pool, q: SearchQuery, params: Partia
   const p: RetrievalParams = { ...DEFAULT_RETRIEVAL, ...given };
   const [vectorHits, textHits] = await Promise.all([vectorSearch(pool, q, p.k), textSearch(pool, q, p.k)]);
   return fuse(vectorHits, textHits, p);
+}
+
+/** A question to search for in a tenant, with the embedder of the tenant's chunks. */
+export interface QuestionSearch {
+  tenantId: string;
+  text: string;
+  /** The tenant's full-text configuration. */
+  ftsConfig: string;
+  embedder: Embedder;
+}
+
+/**
+ * The question embedded as a query with the tenant's embedder, then hybrid search, the vector
+ * list weighted by the embedder's fusionWeight: what an answer's sources and `search` both use.
+ */
+export async function searchQuestion(pool: pg.Pool, question: QuestionSearch, params: Partial<RetrievalParams> = {}): Promise<ScoredChunk[]> {
+  const { embedder } = question;
+  const [vector] = await embedder.embed([question.text], { task: 'query' });
+  return hybridSearch(
+    pool,
+    {
+      tenantId: question.tenantId,
+      embeddingModel: embedder.model,
+      vector: toStoredVector(vector!),
+      text: question.text,
+      ftsConfig: question.ftsConfig,
+    },
+    { ...params, vectorWeight: embedder.fusionWeight ?? 1 },
+  );
 }

@@ -3,6 +3,7 @@
 // back together), and read by ADMINs. Nothing in the application updates or deletes them, and
 // the database refuses it too (trigger audit_events_append_only, see the migration).
 import type { AuditAction, AuditEvent } from '../db/generated/client.ts';
+import type { TaggedSql } from '../db/tagged-sql.ts';
 import type { TenantDb } from '../db/tenant-scope.ts';
 import { keysetQuery, type PageWindow } from './pagination.ts';
 import { isUuid } from './validation.ts';
@@ -20,9 +21,7 @@ export interface AuditEntry {
 }
 
 /** Any client or transaction, scoped or not: the entry names its tenant itself. */
-interface Tx {
-  $executeRaw(query: TemplateStringsArray, ...values: unknown[]): Promise<number>;
-}
+type Tx = Pick<TaggedSql, '$executeRaw'>;
 
 /** Keys that must never reach the log: a mistake here would store a secret forever. */
 const FORBIDDEN_KEYS = /^(password|passwordHash|token|tokenHash|secret|content|text)$/i;

@@ -3,10 +3,9 @@
 import type pg from 'pg';
 import { z } from 'zod';
 import type { Tenant } from '../db/generated/client.ts';
-import { toStoredVector } from '../providers/embedder.ts';
 import { AppError, ErrorCode } from '../errors.ts';
 import { effectiveChoices, ModelUnavailableError, type Models } from '../providers/registry.ts';
-import { hybridSearch, type RetrievalParams, type ScoredChunk } from '../retrieval/search.ts';
+import { searchQuestion, type RetrievalParams, type ScoredChunk } from '../retrieval/search.ts';
 import { parseInput } from './validation.ts';
 import type { Viewer } from './viewer.ts';
 
@@ -38,18 +37,11 @@ export function createSearchService(pool: pg.Pool, viewer: Viewer, tenant: () =>
         }
         throw error;
       }
-      const [vector] = await embedder.embed([input.query], { task: 'query' });
       const { retrieval } = options;
-      return hybridSearch(
+      return searchQuestion(
         pool,
-        {
-          tenantId: viewer.tenantId,
-          embeddingModel: embedder.model,
-          vector: toStoredVector(vector!),
-          text: input.query,
-          ftsConfig: choices.ftsConfig,
-        },
-        { ...retrieval, n: input.limit, k: Math.max(retrieval.k, input.limit), vectorWeight: embedder.fusionWeight ?? 1 },
+        { tenantId: viewer.tenantId, text: input.query, ftsConfig: choices.ftsConfig, embedder },
+        { ...retrieval, n: input.limit, k: Math.max(retrieval.k, input.limit) },
       );
     },
   };
