@@ -231,7 +231,7 @@ export async function measureFirstDelta(options: FirstDeltaOptions): Promise<Fir
       stages,
       sql: { vector: sql.vector, text: sql.text, hybrid: sql.hybrid, roundTrip: sql.roundTrip },
       plans,
-      vectorPlanUsesHnsw: plans.vector.includes('chunks_embedding_hnsw_idx'),
+      vectorPlanUsesHnsw: plans.vector.includes('chunks_embedding_bq_hnsw_idx'),
     };
   } finally {
     await app.close();

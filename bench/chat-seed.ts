@@ -245,11 +245,11 @@ export async function insertTenantChunks(
  * The migration's ANN and full-text index definitions. Bulk loading into a table without them
  * and building them afterwards is many times faster than maintaining them row by row.
  */
-export const HNSW_INDEX = `CREATE INDEX "chunks_embedding_hnsw_idx" ON "chunks" USING hnsw ("embedding" vector_cosine_ops)`;
+export const HNSW_INDEX = `CREATE INDEX "chunks_embedding_bq_hnsw_idx" ON "chunks" USING hnsw ((binary_quantize("embedding")::bit(768)) bit_hamming_ops)`;
 export const GIN_INDEX = `CREATE INDEX "chunks_tenant_tsv_idx" ON "chunks" USING gin ("tenant_id", "tsv")`;
 
 export async function dropSearchIndexes(pool: pg.Pool): Promise<void> {
-  await pool.query('DROP INDEX IF EXISTS "chunks_embedding_hnsw_idx"');
+  await pool.query('DROP INDEX IF EXISTS "chunks_embedding_bq_hnsw_idx"');
   await pool.query('DROP INDEX IF EXISTS "chunks_tenant_tsv_idx"');
 }
 
