@@ -5,11 +5,11 @@
 // Idempotent: everything it writes replaces what a previous (crashed) attempt may have
 // written, in a single transaction, so a retry never leaves duplicate chunks.
 //
-// Where the time goes (bench:ingest: 2 long PDFs, ~2,600 chunks, real PostgreSQL): the write is
-// dominated by maintaining the HNSW index, more server CPU per chunk than pdf.js needs to
-// extract its page. So the stages stream: pages come a few at a time, and once the rest of
-// the document should take at most EMBED_IN_TRANSACTION_MS, the transaction opens and writes
-// each batch while the next one is extracted, chunked and embedded. Each document's log line
+// Where the time goes (bench:ingest: 2 long PDFs, ~2,600 chunks, real PostgreSQL): pdf.js on
+// our CPU, and on the database server's about as much for the write (vectors, full text, the
+// HNSW and GIN entries, the word counts). So the stages stream: pages come a few at a time,
+// and once the rest of the document should take at most EMBED_IN_TRANSACTION_MS, the
+// transaction opens and writes each batch while the next one is extracted, chunked and embedded. Each document's log line
 // carries the time of every stage.
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
@@ -51,8 +51,8 @@ const INSERT_BATCH = 250;
 
 /**
  * Extraction and embedding continue inside the replacing transaction once the rest of them is
- * expected to take at most this long: the chunks embedded so far are written (mostly HNSW
- * maintenance, on the database server's CPU) while the last batches are produced (on ours).
+ * expected to take at most this long: the chunks embedded so far are written (on the database
+ * server's CPU) while the last batches are produced (on ours).
  * The bound keeps a slow model or API from holding the transaction, with the document's row
  * lock and a connection — on the embedded PGlite its only session — open much longer than
  * the write itself takes.
