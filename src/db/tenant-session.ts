@@ -100,6 +100,9 @@ export function sqlLiteral(value: LiteralValue): string {
   return pg.escapeLiteral(value);
 }
 
+/** `value` as a literal cast to a SQL type, e.g. `'…'::timestamptz`. */
+export const typedLiteral = (value: LiteralValue, type: string) => `${sqlLiteral(value)}::${type}`;
+
 /**
  * One read-only statement in a transaction of `tenantId`, sent with its BEGIN, tenant settings
  * and COMMIT as ONE message: one write and one round trip where `withTenant` needs three (the

@@ -2,8 +2,8 @@
 // are meant to stay open. When it passes, the client gets REQUEST_TIMEOUT at once and the
 // execution's signal is aborted, so graphql-tools' executor resolves no further fields (a
 // compiled query, src/compiled-execution.ts, ignores the signal and reads on to its end, its
-// answer dropped). Work already running in a resolver is not interrupted: a mutation that times out may still
-// complete — the client should read before retrying.
+// answer dropped). Work already running in a resolver is not interrupted: a mutation that
+// times out may still complete — the client should read before retrying.
 import { GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { LimitCode } from './codes.ts';

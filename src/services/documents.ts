@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { DOCUMENT_COLUMNS, rowReader, selectColumns, USER_COLUMNS } from '../db/columns.ts';
 import type { Chunk, Document, DocumentStatus, User } from '../db/generated/client.ts';
 import type { TenantDb } from '../db/tenant-scope.ts';
-import { readInTenant, sqlLiteral, type LiteralValue } from '../db/tenant-session.ts';
+import { readInTenant, typedLiteral } from '../db/tenant-session.ts';
 import { AppError, ErrorCode, notFound } from '../errors.ts';
 import { detectContentType } from '../ingest/detect.ts';
 import { IngestError } from '../ingest/errors.ts';
@@ -56,7 +56,6 @@ const PageFilter = z.object({
 const LISTED_COLUMNS = `${selectColumns(DOCUMENT_COLUMNS, 'd')}, ${selectColumns(USER_COLUMNS, 'u', 'uploadedBy.')}`;
 const readDocument = rowReader<Document>(DOCUMENT_COLUMNS);
 const readUploader = rowReader<User>(USER_COLUMNS, 'uploadedBy.');
-const inline = (value: LiteralValue, type: string) => `${sqlLiteral(value)}::${type}`;
 
 const TextInput = z.object({
   title: z.string().trim().min(1, 'must not be empty').max(TITLE_MAX),
@@ -180,11 +179,11 @@ export function createDocumentsService(
      * Row-level security applies as to every tenant read.
      */
     async list(filter: DocumentFilter, window: PageWindow): Promise<ListedDocument[]> {
-      const page = keysetSql(window, 'd', inline);
+      const page = keysetSql(window, 'd');
       const conditions = [...page.conditions];
-      if (filter.status) conditions.push(`d.status = ${inline(filter.status, '"DocumentStatus"')}`);
+      if (filter.status) conditions.push(`d.status = ${typedLiteral(filter.status, '"DocumentStatus"')}`);
       const { search } = parseInput(PageFilter, { search: filter.search ?? '' });
-      if (search) conditions.push(`d.title ILIKE ${inline(`%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`, 'text')}`);
+      if (search) conditions.push(`d.title ILIKE ${typedLiteral(`%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`, 'text')}`);
       const rows = await readInTenant<Record<string, unknown>>(
         pool,
         viewer.tenantId,

@@ -2,7 +2,7 @@
 // page is one indexed range scan however deep the client pages.
 import { AppError, ErrorCode } from '../errors.ts';
 import { isUuid } from './validation.ts';
-import type { LiteralValue } from '../db/tenant-session.ts';
+import { typedLiteral } from '../db/tenant-session.ts';
 
 export interface PageWindow {
   /** Opaque position from `cursorOf`, exclusive. */
@@ -49,19 +49,17 @@ export function keysetQuery(window: PageWindow) {
   };
 }
 
-/** Writes a value of a SQL type into a statement: a `$n` placeholder, or an inlined literal. */
-export type SqlBinder = (value: LiteralValue, type: string) => string;
-
 /**
- * The same window in SQL, for reads written by hand: conditions on `alias`.created_at / .id,
- * the ORDER BY and the LIMIT, values written by `bind`. A row comparison keeps the bound one
- * index range: (created_at, id) < (cursor) is exactly "older, or as old with a smaller id".
+ * The same window in SQL, for reads sent as one message (`readInTenant`): conditions on
+ * `alias`.created_at / .id, the ORDER BY and the LIMIT, values inlined as literals. A row
+ * comparison keeps the bound one index range: (created_at, id) < (cursor) is exactly "older, or
+ * as old with a smaller id".
  */
-export function keysetSql(window: PageWindow, alias: string, bind: SqlBinder) {
+export function keysetSql(window: PageWindow, alias: string) {
   const conditions: string[] = [];
   const bound = (cursor: string, operator: '<' | '>') => {
     const { createdAt, id } = parseCursor(cursor);
-    conditions.push(`(${alias}.created_at, ${alias}.id) ${operator} (${bind(createdAt, 'timestamptz')}, ${bind(id, 'uuid')})`);
+    conditions.push(`(${alias}.created_at, ${alias}.id) ${operator} (${typedLiteral(createdAt, 'timestamptz')}, ${typedLiteral(id, 'uuid')})`);
   };
   if (window.after) bound(window.after, '<');
   if (window.before) bound(window.before, '>');
@@ -69,6 +67,6 @@ export function keysetSql(window: PageWindow, alias: string, bind: SqlBinder) {
   return {
     conditions,
     orderBy: `${alias}.created_at ${direction}, ${alias}.id ${direction}`,
-    limit: bind(window.limit, 'int'),
+    limit: typedLiteral(window.limit, 'int'),
   };
 }
