@@ -15,7 +15,7 @@ import { redisCounterStore } from './limits/redis-counter-store.ts';
 import type { ChatModel } from './providers/chat-model.ts';
 import type { Embedder } from './providers/embedder.ts';
 import { createModels, type Models } from './providers/registry.ts';
-import { createEventPubSub, type PubSub } from './pubsub.ts';
+import { createEmbeddedPubSub, createEventPubSub, type PubSub } from './pubsub.ts';
 import { DEFAULT_RETRIEVAL } from './retrieval/search.ts';
 import { schema } from './schema/index.ts';
 import { createServices, type Services } from './services/index.ts';
@@ -67,7 +67,7 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
   await runMigrations({ pgPool: db.pool, logger: graphileLogger(logger) });
   // This instance's Prometheus registry; components record into it (see src/observability/).
   const metrics = createMetrics({ pool: db.pool, logger });
-  const pubsub = await createEventPubSub(config.databaseUrl, logger);
+  const pubsub = config.databaseUrl ? await createEventPubSub(config.databaseUrl, logger) : await createEmbeddedPubSub(db.pool);
   // Models by name: the configured defaults (or the instances given) and the others a tenant may pick.
   const models = createModels({
     geminiApiKey: config.geminiApiKey,
@@ -97,7 +97,7 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
   // Request counters shared by the instances: Redis when configured, else PostgreSQL.
   const counterStore = config.redisUrl ? await redisCounterStore(config.redisUrl, logger) : postgresCounterStore(db.pool);
   const rateLimiter = createRateLimiter(counterStore, { syncIntervalMs: config.rateLimitSyncMs, logger });
-  const yoga = createYogaApp({ schema, context: contextFactory, graphiql: config.graphiql, logger, config, metrics, health, rateLimiter });
+  const yoga = createYogaApp({ schema, context: contextFactory, graphiql: config.graphiql, logger, config, metrics, health, rateLimiter, pubsub });
   const worker = workerMonitor
     ? await startWorker(db, { prisma: db.prisma, tenantPrisma: db.tenantPrisma, pubsub, storage, embedders: models.embedders, logger, ftsConfig: config.ftsConfig }, config, {
         observe: (events) => workerMonitor.observe(events),

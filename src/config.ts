@@ -88,6 +88,13 @@ const Env = z.object({
   PERSISTED_OPERATIONS: z.enum(['off', 'allow', 'only']).default('off'),
   /** The allow-list (hash → document JSON); unset → persisted-operations.json at the repository root. */
   PERSISTED_OPERATIONS_FILE: z.string().min(1).optional(),
+  /**
+   * Signed-in members' answers to document, member and tenant reads are kept this long at most
+   * (changes drop them at once, see src/response-cache.ts); 0 turns the cache off.
+   */
+  RESPONSE_CACHE_TTL_MS: z.coerce.number().int().min(0).default(60_000),
+  /** Answers kept per API process (least recently used go first). */
+  RESPONSE_CACHE_MAX_ENTRIES: z.coerce.number().int().min(1).default(2_000),
   /** Serve Prometheus metrics at /metrics. */
   METRICS: boolean.default(true),
   /** Set → /metrics requires `Authorization: Bearer <METRICS_TOKEN>`. */
@@ -128,6 +135,8 @@ export interface Config {
   maxQueryDirectives: number;
   maxQueryTokens: number;
   requestTimeoutMs: number;
+  responseCacheTtlMs: number;
+  responseCacheMaxEntries: number;
   persistedOperations: 'off' | 'allow' | 'only';
   persistedOperationsFile: string;
   metrics: boolean;
@@ -174,6 +183,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxQueryDirectives: e.MAX_QUERY_DIRECTIVES,
     maxQueryTokens: e.MAX_QUERY_TOKENS,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+    responseCacheTtlMs: e.RESPONSE_CACHE_TTL_MS,
+    responseCacheMaxEntries: e.RESPONSE_CACHE_MAX_ENTRIES,
     persistedOperations: e.PERSISTED_OPERATIONS,
     persistedOperationsFile: e.PERSISTED_OPERATIONS_FILE
       ? path.resolve(e.PERSISTED_OPERATIONS_FILE)

@@ -1,7 +1,7 @@
 // Events for subscriptions. The producer may be another process (a worker, another API
 // instance), so on a real PostgreSQL events travel through LISTEN/NOTIFY. The embedded
 // database runs everything in one process, where an in-memory target is exact.
-import { setMaxListeners } from 'node:events';
+import { setMaxListeners, type EventEmitter } from 'node:events';
 import { createPubSub } from 'graphql-yoga';
 import pg from 'pg';
 import type { Logger } from './logger.ts';
@@ -47,6 +47,16 @@ export type Topics = {
   callersChanged: [payload: { tenantId: string }];
   /** A member (userId) or the whole tenant (null) lost access: their open subscriptions end. */
   accessRevoked: [tenantId: string, payload: { userId: string | null }];
+  /**
+   * A committed change to a tenant's documents, members or settings, announced by database
+   * triggers (migration tenant_data_change_notifications) whoever wrote it.
+   */
+  tenantDataChanged: [payload: { tenantId: string }];
+  /**
+   * This process's event connection was lost and is back: events sent meanwhile were missed,
+   * so whatever was kept up to date by them must be dropped. Local to the process.
+   */
+  eventsMissed: [payload: { at: string }];
 };
 
 export type PubSub = ReturnType<typeof createPubSub<Topics>> & { close(): Promise<void> };
@@ -57,11 +67,34 @@ const MAX_PAYLOAD_BYTES = 7900;
 /** Events sent together in one statement (one round trip) when they queue up. */
 const MAX_EVENTS_PER_SEND = 500;
 
-export async function createEventPubSub(connectionString: string | undefined, logger: Logger): Promise<PubSub> {
-  if (!connectionString) {
-    const pubsub = createPubSub<Topics>();
-    return Object.assign(pubsub, { close: async () => {} });
-  }
+/**
+ * The embedded database runs in this process: events stay in memory, and the notifications
+ * its triggers send (tenantDataChanged) are relayed from the pool's connections, which
+ * src/db/embedded.ts re-emits on the pool.
+ */
+export async function createEmbeddedPubSub(pool: pg.Pool): Promise<PubSub> {
+  const target = new EventTarget();
+  setMaxListeners(0, target);
+  const relay = (message: pg.Notification) => {
+    if (message.channel !== CHANNEL || !message.payload) return;
+    const { topic, detail } = parseNotification(message.payload);
+    target.dispatchEvent(new CustomEvent(topic, { detail }));
+  };
+  // Not a pg.Pool event of its own: src/db/embedded.ts emits it.
+  const poolEvents = pool as unknown as EventEmitter;
+  poolEvents.on('notification', relay);
+  // PGlite is one session: a LISTEN on any pooled connection holds for all of them.
+  await pool.query(`LISTEN ${CHANNEL}`);
+  const pubsub = createPubSub<Topics>({ eventTarget: target });
+  return Object.assign(pubsub, {
+    close: async () => {
+      poolEvents.off('notification', relay);
+    },
+  });
+}
+
+/** Events through a real PostgreSQL, shared by every process connected to it. */
+export async function createEventPubSub(connectionString: string, logger: Logger): Promise<PubSub> {
   const target = await PostgresEventTarget.connect(connectionString, logger);
   const pubsub = createPubSub<Topics>({ eventTarget: target });
   return Object.assign(pubsub, { close: () => target.close() });
@@ -139,7 +172,8 @@ class PostgresEventTarget extends EventTarget {
       await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 100 * 2 ** attempt)));
       try {
         await this.open();
-        this.logger.info({ attempt }, 'pub/sub reconnected');
+        this.logger.info({ attempt }, 'pub/sub reconnected; events sent meanwhile are lost');
+        super.dispatchEvent(new CustomEvent('eventsMissed', { detail: { at: new Date().toISOString() } }));
         return;
       } catch (error) {
         this.logger.warn({ err: error, attempt }, 'pub/sub reconnect failed');

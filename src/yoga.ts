@@ -19,6 +19,8 @@ import type { Logger } from './logger.ts';
 import type { Health } from './observability/health.ts';
 import { useObservability } from './observability/http.ts';
 import type { Metrics } from './observability/metrics.ts';
+import type { PubSub } from './pubsub.ts';
+import { useTenantResponseCache } from './response-cache.ts';
 import { useAccessRevocation } from './revocation.ts';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './schema/pagination.ts';
 
@@ -42,7 +44,11 @@ export interface YogaOptions {
     | 'metrics'
     | 'metricsToken'
     | 'planLimits'
+    | 'responseCacheTtlMs'
+    | 'responseCacheMaxEntries'
   >;
+  /** Announces changes of tenants' data to the response cache. */
+  pubsub: PubSub;
   /** This instance's metrics registry and health checks (served at /metrics, /health, /ready). */
   metrics: Metrics;
   health: Health;
@@ -55,7 +61,7 @@ export type Yoga = ReturnType<typeof createYogaApp>;
 /** Request bodies: Yoga's default, raised with MAX_UPLOAD_BYTES so that any allowed upload fits. */
 const MAX_REQUEST_BODY_BYTES = 25_000_000;
 
-export function createYogaApp({ schema, context, graphiql, logger, config, metrics, health, rateLimiter }: YogaOptions) {
+export function createYogaApp({ schema, context, graphiql, logger, config, metrics, health, rateLimiter, pubsub }: YogaOptions) {
   const allowList = config.persistedOperations === 'off' ? null : loadAllowList(config.persistedOperationsFile);
   if (allowList) logger.info({ mode: config.persistedOperations, operations: allowList.size }, 'persisted operations on');
   if (graphiql && (!config.introspection || config.persistedOperations === 'only')) {
@@ -92,6 +98,15 @@ export function createYogaApp({ schema, context, graphiql, logger, config, metri
       // After validation (a refused request costs no execution) and before any resolver.
       useRateLimit(rateLimiter, config.planLimits, (plan) => metrics.countRateLimited(plan)),
       useAccessRevocation(),
+      // Last: a cached answer is served only once every check above has passed, and the
+      // executor it wraps (compiled, with the timeout) is the one chosen above.
+      ...useTenantResponseCache({
+        schema,
+        pubsub,
+        ttlMs: config.responseCacheTtlMs,
+        maxEntries: config.responseCacheMaxEntries,
+        onLookup: (result) => metrics.countResponseCacheLookup(result),
+      }),
     ],
     // Replaced by useRequestBodyLimit (same limit and code, without a stream per request).
     maxRequestBodySize: false,

@@ -65,7 +65,8 @@ export async function startEmbeddedPostgres(dataDir: string | null): Promise<Emb
 
 /**
  * PGlite hands a NOTIFY to the connection that sent it. Re-emit every notification on
- * the other pooled clients so LISTENers (graphile-worker's job pickup) hear it.
+ * the other pooled clients so LISTENers (graphile-worker's job pickup) hear it, and once on
+ * the pool itself for listeners that hold no connection (the in-process pub/sub).
  */
 function rebroadcastNotifications(pool: pg.Pool): void {
   const clients = new Set<pg.PoolClient>();
@@ -76,6 +77,7 @@ function rebroadcastNotifications(pool: pg.Pool): void {
       if (relayed.has(message)) return;
       relayed.add(message);
       for (const other of clients) if (other !== client) other.emit('notification', message);
+      pool.emit('notification', message);
     });
     client.on('end', () => clients.delete(client));
   });

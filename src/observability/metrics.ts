@@ -34,6 +34,8 @@ export interface Metrics {
   countRateLimited(plan: string): void;
   /** A write refused by a quota (`extensions.limit` of the QUOTA_EXCEEDED error). */
   countQuotaExceeded(limit: string): void;
+  /** A lookup in the response cache (src/response-cache.ts). */
+  countResponseCacheLookup(result: 'hit' | 'miss'): void;
 }
 
 export interface MetricsOptions {
@@ -153,6 +155,14 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     labelNames: ['limit'] as const,
     registers: [registry],
   });
+  // The hit rate says whether the cache earns its memory; a sudden drop, that something is
+  // announcing changes far more often than people make them.
+  const responseCacheLookups = new Counter({
+    name: 'graphql_response_cache_lookups_total',
+    help: 'Cacheable operations of signed-in members answered from the response cache (hit) or executed (miss)',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
 
   return {
     registry,
@@ -186,6 +196,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     countQuotaExceeded(limit) {
       quotaExceeded.inc({ limit });
+    },
+    countResponseCacheLookup(result) {
+      responseCacheLookups.inc({ result });
     },
   };
 }

@@ -81,6 +81,11 @@ export function createAuthService(
   void (async () => {
     for await (const { tenantId } of changes) forget(tenantId);
   })();
+  // Changes announced while the event connection was down were missed: read everyone again.
+  const missed = pubsub.subscribe('eventsMissed');
+  void (async () => {
+    for await (const _ of missed) callers.clear();
+  })();
   function forget(tenantId: string) {
     for (const key of callers.keys()) if (key.startsWith(`${tenantId}/`)) callers.delete(key);
   }
