@@ -4,6 +4,10 @@
 //   me         { me { id name email role } tenant { id name slug } }
 //   documents  a 20-document page with each uploader (documents(first: 20) { … uploadedBy { id name } })
 //   bare       { hello } on createYoga({ schema: createSchema(…) }) over node:http
+// `me` and `documents` are measured twice: on the API as configured by default, whose response
+// cache answers repeated reads (src/response-cache.ts), and on a second API process with the
+// cache off (RESPONSE_CACHE_TTL_MS=0: meUncached, documentsUncached) — what every read costs
+// right after a change to the tenant's data.
 // Each server is a child process (`node src/server.ts` exactly as `npm start` runs it, and
 // bench/graphql-bare-server.ts); the load comes from a third process (bench/graphql-load.ts):
 // BENCH_CONNECTIONS keep-alive connections (default 32), closed loop, BENCH_WARMUP_SECONDS
@@ -151,6 +155,14 @@ async function measureLoad(name: string, server: NodeProcess, spec: LoadSpec): P
   };
 }
 
+/** The API's response-cache lookups so far, from its Prometheus metrics. */
+async function responseCacheLookups(apiUrl: string): Promise<{ hit: number; miss: number }> {
+  const text = await (await fetch(new URL('/metrics', apiUrl))).text();
+  const count = (result: string) =>
+    Number(new RegExp(`^graphql_response_cache_lookups_total\\{result="${result}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { hit: count('hit'), miss: count('miss') };
+}
+
 // ---- setup --------------------------------------------------------------------------------
 
 log(`bench:graphql — database: ${database}${databaseUrl ? '' : ' (set DATABASE_URL for the meaningful setting: a real PostgreSQL)'}`);
@@ -167,7 +179,9 @@ try {
     timeoutMs: 120_000,
   });
   processes.push(api);
-  log(`bare server ${bareUrl}; API ${api.url}`);
+  const uncachedApi = await startApiProcess('api-uncached', { ...productEnv, RESPONSE_CACHE_TTL_MS: '0' }, { timeoutMs: 120_000 });
+  processes.push(uncachedApi);
+  log(`bare server ${bareUrl}; API ${api.url}; API without the response cache ${uncachedApi.url}`);
   const candidates: { label: string; dir: string; api: NodeProcess & { url: string } }[] = [];
   for (const dir of COMPARE_DIRS) {
     const label = path.basename(dir);
@@ -218,19 +232,22 @@ try {
   const auth = { authorization: `Bearer ${token}` };
   const meSpec = (url: string) => ({ url, body: JSON.stringify({ query: ME_QUERY }), headers: auth, expect: '"data":{"me":{' });
   const documentsSpec = (url: string) => ({ url, body: JSON.stringify({ query: DOCUMENTS_QUERY }), headers: auth, expect: '"hasNextPage":true' });
-  type Name = string; // bare, me, documents, me@<candidate>, documents@<candidate>
+  type Name = string; // bare, me, documents, meUncached, documentsUncached, me@<candidate>, documents@<candidate>
   type Scenario = { server: NodeProcess; spec: Omit<LoadSpec, 'connections' | 'warmupSeconds' | 'durationSeconds'> };
   const scenarios = new Map<Name, Scenario>([
     ['bare', { server: bare, spec: { url: bareUrl, body: JSON.stringify({ query: BARE_QUERY }), headers: {}, expect: '"data":{"hello":"world"}' } }],
     ['me', { server: api, spec: meSpec(api.url) }],
+    ['meUncached', { server: uncachedApi, spec: meSpec(uncachedApi.url) }],
     ...candidates.map((c): [Name, Scenario] => [`me@${c.label}`, { server: c.api, spec: meSpec(c.api.url) }]),
     ['documents', { server: api, spec: documentsSpec(api.url) }],
+    ['documentsUncached', { server: uncachedApi, spec: documentsSpec(uncachedApi.url) }],
     ...candidates.map((c): [Name, Scenario] => [`documents@${c.label}`, { server: c.api, spec: documentsSpec(c.api.url) }]),
   ]);
-  for (const name of scenarios.keys()) if (name !== 'bare' && !SCENARIOS.has(name.split('@')[0]!)) scenarios.delete(name);
+  const queryOf = (name: Name) => name.split('@')[0]!.replace(/Uncached$/, '');
+  for (const name of scenarios.keys()) if (name !== 'bare' && !SCENARIOS.has(queryOf(name))) scenarios.delete(name);
 
   // Each answer checked once in full before it is measured.
-  for (const url of [api.url, ...candidates.map((c) => c.api.url)]) {
+  for (const url of [api.url, uncachedApi.url, ...candidates.map((c) => c.api.url)]) {
     const page = await gql<{ documents: { edges: { node: { status: string; uploadedBy: { name: string } | null } }[] } }>(url, DOCUMENTS_QUERY, {}, token);
     if (page.documents.edges.length !== 20 || page.documents.edges.some((e) => e.node.status !== 'READY' || !e.node.uploadedBy)) {
       throw new Error(`unexpected documents page: ${JSON.stringify(page).slice(0, 500)}`);
@@ -252,7 +269,7 @@ try {
       });
       results.get(name)!.push(result);
       log(
-        `round ${r + 1} ${name.padEnd(16)} ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.p50Ms.toFixed(1)} ms  p99 ${result.p99Ms.toFixed(1)} ms` +
+        `round ${r + 1} ${name.padEnd(18)} ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.p50Ms.toFixed(1)} ms  p99 ${result.p99Ms.toFixed(1)} ms` +
           `  server CPU ${result.serverCpu} cores (${((1000 * result.serverCpu) / result.rps).toFixed(2)} ms/req), load generator ${result.loadGeneratorCpu}, machine busy ${(result.machineBusy * 100).toFixed(0)}%`,
       );
     }
@@ -266,25 +283,46 @@ try {
   const ratioRounds = (name: Name) => of('bare').map((b, i) => (of(name)[i]?.rps ?? NaN) / b.rps);
   const spread = (name: Name) => round(Math.max(...ratioRounds(name)) - Math.min(...ratioRounds(name)));
 
+  // The cached API's own count: how many of its lookups the cache answered.
+  const lookups = await responseCacheLookups(api.url);
   const summary = {
     bareRps: round(rps('bare'), 0),
     meRps: round(rps('me'), 0),
     documentsRps: round(rps('documents'), 0),
+    meUncachedRps: round(rps('meUncached'), 0),
+    documentsUncachedRps: round(rps('documentsUncached'), 0),
     meVsBare: round(rps('me') / rps('bare')),
     documentsVsBare: round(rps('documents') / rps('bare')),
+    meUncachedVsBare: round(rps('meUncached') / rps('bare')),
+    documentsUncachedVsBare: round(rps('documentsUncached') / rps('bare')),
+    responseCacheHitRate: round(lookups.hit / (lookups.hit + lookups.miss), 4),
     bareP99Ms: p99('bare'),
     meP99Ms: p99('me'),
     documentsP99Ms: p99('documents'),
+    meUncachedP99Ms: p99('meUncached'),
+    documentsUncachedP99Ms: p99('documentsUncached'),
     /** max − min of the per-round ratio: the run's own noise. */
     meVsBareSpread: spread('me'),
     documentsVsBareSpread: spread('documents'),
     /** Server CPU per request (ms): what a request costs when the machine is not the limit. */
-    cpuPerRequestMs: { bare: cpuPerRequestMs('bare'), me: cpuPerRequestMs('me'), documents: cpuPerRequestMs('documents') },
+    cpuPerRequestMs: {
+      bare: cpuPerRequestMs('bare'),
+      me: cpuPerRequestMs('me'),
+      documents: cpuPerRequestMs('documents'),
+      meUncached: cpuPerRequestMs('meUncached'),
+      documentsUncached: cpuPerRequestMs('documentsUncached'),
+    },
     /** bare's CPU per request ÷ the query's: the throughput ratio if each server had a core of its own
      *  (less sensitive than the req/s ratio to other processes on a shared machine). */
     meVsBareByCpu: round(cpuPerRequestMs('bare') / cpuPerRequestMs('me')),
     documentsVsBareByCpu: round(cpuPerRequestMs('bare') / cpuPerRequestMs('documents')),
-    rounds: of('bare').map((_, i) => ({ meVsBare: round(ratioRounds('me')[i]!), documentsVsBare: round(ratioRounds('documents')[i]!) })),
+    documentsUncachedVsBareByCpu: round(cpuPerRequestMs('bare') / cpuPerRequestMs('documentsUncached')),
+    rounds: of('bare').map((_, i) => ({
+      meVsBare: round(ratioRounds('me')[i]!),
+      documentsVsBare: round(ratioRounds('documents')[i]!),
+      meUncachedVsBare: round(ratioRounds('meUncached')[i]!),
+      documentsUncachedVsBare: round(ratioRounds('documentsUncached')[i]!),
+    })),
     ...(candidates.length
       ? {
           candidates: candidates.map(({ label, dir }) => ({
@@ -308,7 +346,9 @@ try {
   };
   log(
     `me ${summary.meVsBare}× bare (spread ${summary.meVsBareSpread}; by CPU ${summary.meVsBareByCpu}), ` +
-      `documents ${summary.documentsVsBare}× bare (spread ${summary.documentsVsBareSpread}; by CPU ${summary.documentsVsBareByCpu})` +
+      `documents ${summary.documentsVsBare}× bare (spread ${summary.documentsVsBareSpread}; by CPU ${summary.documentsVsBareByCpu}); ` +
+      `without the response cache: me ${summary.meUncachedVsBare}×, documents ${summary.documentsUncachedVsBare}× bare ` +
+      `(cache hit rate ${summary.responseCacheHitRate})` +
       (summary.meVsBare < 0.5 ? ' — below the 0.5 target for me' : ''),
   );
   for (const c of summary.candidates ?? []) {

@@ -93,8 +93,8 @@ const Env = z.object({
    * (changes drop them at once, see src/response-cache.ts); 0 turns the cache off.
    */
   RESPONSE_CACHE_TTL_MS: z.coerce.number().int().min(0).default(60_000),
-  /** Answers kept per API process (least recently used go first). */
-  RESPONSE_CACHE_MAX_ENTRIES: z.coerce.number().int().min(1).default(2_000),
+  /** Memory for cached answers per API process, in MB (their JSON size; least recently used go first). */
+  RESPONSE_CACHE_MAX_MB: z.coerce.number().positive().default(32),
   /** Serve Prometheus metrics at /metrics. */
   METRICS: boolean.default(true),
   /** Set → /metrics requires `Authorization: Bearer <METRICS_TOKEN>`. */
@@ -136,7 +136,7 @@ export interface Config {
   maxQueryTokens: number;
   requestTimeoutMs: number;
   responseCacheTtlMs: number;
-  responseCacheMaxEntries: number;
+  responseCacheMaxBytes: number;
   persistedOperations: 'off' | 'allow' | 'only';
   persistedOperationsFile: string;
   metrics: boolean;
@@ -184,7 +184,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxQueryTokens: e.MAX_QUERY_TOKENS,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     responseCacheTtlMs: e.RESPONSE_CACHE_TTL_MS,
-    responseCacheMaxEntries: e.RESPONSE_CACHE_MAX_ENTRIES,
+    responseCacheMaxBytes: Math.round(e.RESPONSE_CACHE_MAX_MB * 1024 * 1024),
     persistedOperations: e.PERSISTED_OPERATIONS,
     persistedOperationsFile: e.PERSISTED_OPERATIONS_FILE
       ? path.resolve(e.PERSISTED_OPERATIONS_FILE)

@@ -100,6 +100,9 @@ export async function createEventPubSub(connectionString: string, logger: Logger
   return Object.assign(pubsub, { close: () => target.close() });
 }
 
+/** The application_name of each process's event connection. */
+export const EVENTS_APPLICATION_NAME = 'ragchat-events';
+
 /** The LISTEN channel of every event. */
 export const EVENTS_CHANNEL = CHANNEL;
 
@@ -151,7 +154,8 @@ class PostgresEventTarget extends EventTarget {
   }
 
   private async open(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.connectionString });
+    // Named, so that pg_stat_activity tells the event connection of each process apart.
+    const client = new pg.Client({ connectionString: this.connectionString, application_name: EVENTS_APPLICATION_NAME });
     client.on('notification', (message) => {
       if (message.channel !== CHANNEL || !message.payload) return;
       const { topic, detail } = parseNotification(message.payload);

@@ -42,7 +42,8 @@ export interface ResponseCacheOptions {
   pubsub: PubSub;
   /** The longest an answer is kept; 0 turns the cache off. */
   ttlMs: number;
-  maxEntries: number;
+  /** Memory for answers, counted as their JSON size. */
+  maxBytes: number;
   onLookup?: (result: 'hit' | 'miss') => void;
 }
 
@@ -69,7 +70,11 @@ class TenantGenerations {
 export function useTenantResponseCache(options: ResponseCacheOptions): Plugin<Context>[] {
   if (options.ttlMs === 0) return [];
   const generations = new TenantGenerations();
-  const answers = new LRUCache<string, ExecutionResult>({ max: options.maxEntries });
+  // Sized when stored (a miss, which costs far more than measuring the answer).
+  const answers = new LRUCache<string, ExecutionResult>({
+    maxSize: options.maxBytes,
+    sizeCalculation: (answer, key) => key.length + JSON.stringify(answer).length,
+  });
   followChanges(options.pubsub, generations);
 
   /** The store as seen by one request: its tenant, at the generation current when it began. */

@@ -45,7 +45,7 @@ export interface YogaOptions {
     | 'metricsToken'
     | 'planLimits'
     | 'responseCacheTtlMs'
-    | 'responseCacheMaxEntries'
+    | 'responseCacheMaxBytes'
   >;
   /** Announces changes of tenants' data to the response cache. */
   pubsub: PubSub;
@@ -104,7 +104,7 @@ export function createYogaApp({ schema, context, graphiql, logger, config, metri
         schema,
         pubsub,
         ttlMs: config.responseCacheTtlMs,
-        maxEntries: config.responseCacheMaxEntries,
+        maxBytes: config.responseCacheMaxBytes,
         onLookup: (result) => metrics.countResponseCacheLookup(result),
       }),
     ],

@@ -15,6 +15,7 @@ import {
   AddTextDocumentDocument,
   CreateChatSessionDocument,
   DocumentDocument,
+  DocumentsDocument,
   DocumentStatusDocument,
   MessageStreamDocument,
   SendMessageDocument,
@@ -116,6 +117,12 @@ describe.skipIf(!databaseUrl)(
       await eventually(() => eventsOf(probe.addTextDocument.document.id).some((e) => e.status === 'READY'), 'the probe to be READY', 15_000);
     }, 60_000);
 
+    /** Reads the process's response-cache hits from its /metrics. */
+    async function cacheHits(apiUrl: string): Promise<number> {
+      const text = await (await fetch(new URL('/metrics', apiUrl))).text();
+      return Number(/^graphql_response_cache_lookups_total\{result="hit"\} (\S+)$/m.exec(text)?.[1] ?? 0);
+    }
+
     afterAll(async () => {
       for (const client of clients) await client.dispose();
       // SIGTERM first (graceful), SIGKILL after a second: nothing may outlive the test.
@@ -127,6 +134,11 @@ describe.skipIf(!databaseUrl)(
     }, 30_000);
 
     it('reports an upload on API A as QUEUED → PROCESSING → READY to a subscriber on API B', async () => {
+      // B's response cache holds its documents page (read twice: the second read is a hit)...
+      const cachedBefore = await cacheHits(apiB.url);
+      const pageBefore = await okGraphQL(apiB.url, DocumentsDocument, { first: 50 }, token);
+      expect(await okGraphQL(apiB.url, DocumentsDocument, { first: 50 }, token)).toEqual(pageBefore);
+      expect(await cacheHits(apiB.url)).toBe(cachedBefore + 1);
       readyDocumentTitle = 'Kessel guide';
       const { uploadDocument } = await uploadGraphQL(
         apiA.url,
@@ -144,6 +156,10 @@ describe.skipIf(!databaseUrl)(
       expect(statuses).toEqual(['QUEUED', 'PROCESSING', 'READY']);
       expect(events.at(-1)!.document!.chunkCount).toBeGreaterThan(0);
       expect(statusOnB.errors).toEqual([]);
+      // ...and the worker's commits announced themselves to B before the READY event it then
+      // published: B's next read, at once, has the document READY.
+      const pageAfter = await okGraphQL(apiB.url, DocumentsDocument, { first: 50 }, token);
+      expect(pageAfter.documents.edges.find((e) => e.node.id === id)?.node.status).toBe('READY');
     });
 
     it('streams an answer asked on API A to a messageStream subscriber on API B, ending COMPLETE with citations', async () => {
