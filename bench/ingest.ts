@@ -81,8 +81,9 @@ function stageRecorder() {
 }
 
 async function pipeline(embedder: Embedder): Promise<Rate & { stages: StageTimings }> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-ingest-'));
   const config = {
-    ...loadConfig({ ...process.env, DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'bench-ingest-')), LOG_LEVEL: 'warn' }),
+    ...loadConfig({ ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn' }),
     runWorker: false,
   };
   const logger = createLogger(config.logLevel);
@@ -116,6 +117,7 @@ async function pipeline(embedder: Embedder): Promise<Rate & { stages: StageTimin
     return { pages: ready.reduce((sum, d) => sum + (d.pageCount ?? 0), 0), seconds, stages: recorder.total };
   } finally {
     await app.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
