@@ -33,6 +33,7 @@ import {
   type LogLine,
   type NodeProcess,
 } from '../tests/helpers/node-process.ts';
+import { fetchMetrics, responseCacheLookups } from '../tests/helpers/metrics.ts';
 import type { LoadResult, LoadSpec } from './graphql-load.ts';
 
 const BARE_SERVER = fileURLToPath(new URL('./graphql-bare-server.ts', import.meta.url));
@@ -153,14 +154,6 @@ async function measureLoad(name: string, server: NodeProcess, spec: LoadSpec): P
     serverCpu: round((cpu1 - cpu0) / result.seconds, 2),
     machineBusy: round((machine1.busy - machine0.busy) / (machine1.total - machine0.total), 2),
   };
-}
-
-/** The API's response-cache lookups so far, from its Prometheus metrics. */
-async function responseCacheLookups(apiUrl: string): Promise<{ hit: number; miss: number }> {
-  const text = await (await fetch(new URL('/metrics', apiUrl))).text();
-  const count = (result: string) =>
-    Number(new RegExp(`^graphql_response_cache_lookups_total\\{result="${result}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
-  return { hit: count('hit'), miss: count('miss') };
 }
 
 // ---- setup --------------------------------------------------------------------------------
@@ -284,7 +277,7 @@ try {
   const spread = (name: Name) => round(Math.max(...ratioRounds(name)) - Math.min(...ratioRounds(name)));
 
   // The cached API's own count: how many of its lookups the cache answered.
-  const lookups = await responseCacheLookups(api.url);
+  const lookups = responseCacheLookups(await fetchMetrics(api.url));
   const summary = {
     bareRps: round(rps('bare'), 0),
     meRps: round(rps('me'), 0),

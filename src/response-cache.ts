@@ -62,7 +62,7 @@ class TenantGenerations {
   }
 
   advanceAll(): void {
-    // Larger than any tenant's own count can grow between two calls: no key is ever reused.
+    // A step no tenant's own count will ever reach: no earlier key can come back.
     this.epoch += 2 ** 32;
   }
 }

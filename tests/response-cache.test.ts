@@ -13,15 +13,13 @@ import {
 import { EVENTS_APPLICATION_NAME } from '../src/pubsub.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { waitForIngestion } from './helpers/documents.ts';
+import { responseCacheLookups } from './helpers/metrics.ts';
 import { addMember, rawId, signUpTenant, type Person, type TestTenant } from './helpers/tenants.ts';
 import { eventually } from './helpers/wait.ts';
 
 /** The app's response-cache lookups so far, from its Prometheus registry. */
 async function lookups(app: TestApp): Promise<{ hit: number; miss: number }> {
-  const text = await app.metrics.render();
-  const count = (result: string) =>
-    Number(new RegExp(`^graphql_response_cache_lookups_total\\{result="${result}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
-  return { hit: count('hit'), miss: count('miss') };
+  return responseCacheLookups(await app.metrics.render());
 }
 
 /** Runs `read` and says whether the cache answered it. */

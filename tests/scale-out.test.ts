@@ -25,6 +25,7 @@ import {
 } from './__generated__/graphql.ts';
 import { startFakeGemini, type FakeGemini } from './helpers/fake-gemini.ts';
 import { okGraphQL, uploadGraphQL } from './helpers/http-graphql.ts';
+import { fetchMetrics, responseCacheLookups } from './helpers/metrics.ts';
 import { startApiProcess, startWorkerProcess, type NodeProcess } from './helpers/node-process.ts';
 import { createScratchDatabase, type ScratchDatabase } from './helpers/scratch-db.ts';
 import { subscribeWs, wsClient, type Collected } from './helpers/streams.ts';
@@ -117,11 +118,7 @@ describe.skipIf(!databaseUrl)(
       await eventually(() => eventsOf(probe.addTextDocument.document.id).some((e) => e.status === 'READY'), 'the probe to be READY', 15_000);
     }, 60_000);
 
-    /** Reads the process's response-cache hits from its /metrics. */
-    async function cacheHits(apiUrl: string): Promise<number> {
-      const text = await (await fetch(new URL('/metrics', apiUrl))).text();
-      return Number(/^graphql_response_cache_lookups_total\{result="hit"\} (\S+)$/m.exec(text)?.[1] ?? 0);
-    }
+    const cacheHits = async (apiUrl: string) => responseCacheLookups(await fetchMetrics(apiUrl)).hit;
 
     afterAll(async () => {
       for (const client of clients) await client.dispose();
