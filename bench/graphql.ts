@@ -7,7 +7,10 @@
 // `me` and `documents` are measured twice: on the API as configured by default, whose response
 // cache answers repeated reads (src/response-cache.ts), and on a second API process with the
 // cache off (RESPONSE_CACHE_TTL_MS=0: meUncached, documentsUncached) — what every read costs
-// right after a change to the tenant's data.
+// right after a change to the tenant's data. `documentsMiss` runs on a third API whose cache is
+// on but too small for any answer (RESPONSE_CACHE_MAX_MB of one byte): every request pays the
+// cache's work on a miss (its lookup, its rewrite of the document, measuring the answer) and is
+// then executed.
 // Each server is a child process (`node src/server.ts` exactly as `npm start` runs it, and
 // bench/graphql-bare-server.ts); the load comes from a third process (bench/graphql-load.ts):
 // BENCH_CONNECTIONS keep-alive connections (default 32), closed loop, BENCH_WARMUP_SECONDS
@@ -174,6 +177,8 @@ try {
   processes.push(api);
   const uncachedApi = await startApiProcess('api-uncached', { ...productEnv, RESPONSE_CACHE_TTL_MS: '0' }, { timeoutMs: 120_000 });
   processes.push(uncachedApi);
+  const missApi = await startApiProcess('api-miss', { ...productEnv, RESPONSE_CACHE_MAX_MB: '0.000001' }, { timeoutMs: 120_000 });
+  processes.push(missApi);
   log(`bare server ${bareUrl}; API ${api.url}; API without the response cache ${uncachedApi.url}`);
   const candidates: { label: string; dir: string; api: NodeProcess & { url: string } }[] = [];
   for (const dir of COMPARE_DIRS) {
@@ -234,13 +239,14 @@ try {
     ...candidates.map((c): [Name, Scenario] => [`me@${c.label}`, { server: c.api, spec: meSpec(c.api.url) }]),
     ['documents', { server: api, spec: documentsSpec(api.url) }],
     ['documentsUncached', { server: uncachedApi, spec: documentsSpec(uncachedApi.url) }],
+    ['documentsMiss', { server: missApi, spec: documentsSpec(missApi.url) }],
     ...candidates.map((c): [Name, Scenario] => [`documents@${c.label}`, { server: c.api, spec: documentsSpec(c.api.url) }]),
   ]);
-  const queryOf = (name: Name) => name.split('@')[0]!.replace(/Uncached$/, '');
+  const queryOf = (name: Name) => name.split('@')[0]!.replace(/(Uncached|Miss)$/, '');
   for (const name of scenarios.keys()) if (name !== 'bare' && !SCENARIOS.has(queryOf(name))) scenarios.delete(name);
 
   // Each answer checked once in full before it is measured.
-  for (const url of [api.url, uncachedApi.url, ...candidates.map((c) => c.api.url)]) {
+  for (const url of [api.url, uncachedApi.url, missApi.url, ...candidates.map((c) => c.api.url)]) {
     const page = await gql<{ documents: { edges: { node: { status: string; uploadedBy: { name: string } | null } }[] } }>(url, DOCUMENTS_QUERY, {}, token);
     if (page.documents.edges.length !== 20 || page.documents.edges.some((e) => e.node.status !== 'READY' || !e.node.uploadedBy)) {
       throw new Error(`unexpected documents page: ${JSON.stringify(page).slice(0, 500)}`);
@@ -278,16 +284,20 @@ try {
 
   // The cached API's own count: how many of its lookups the cache answered.
   const lookups = responseCacheLookups(await fetchMetrics(api.url));
+  const missLookups = responseCacheLookups(await fetchMetrics(missApi.url));
+  if (SCENARIOS.has('documents') && missLookups.hit > 0) throw new Error(`api-miss answered ${missLookups.hit} requests from its cache`);
   const summary = {
     bareRps: round(rps('bare'), 0),
     meRps: round(rps('me'), 0),
     documentsRps: round(rps('documents'), 0),
     meUncachedRps: round(rps('meUncached'), 0),
     documentsUncachedRps: round(rps('documentsUncached'), 0),
+    documentsMissRps: round(rps('documentsMiss'), 0),
     meVsBare: round(rps('me') / rps('bare')),
     documentsVsBare: round(rps('documents') / rps('bare')),
     meUncachedVsBare: round(rps('meUncached') / rps('bare')),
     documentsUncachedVsBare: round(rps('documentsUncached') / rps('bare')),
+    documentsMissVsBare: round(rps('documentsMiss') / rps('bare')),
     responseCacheHitRate: round(lookups.hit / (lookups.hit + lookups.miss), 4),
     bareP99Ms: p99('bare'),
     meP99Ms: p99('me'),
@@ -304,6 +314,7 @@ try {
       documents: cpuPerRequestMs('documents'),
       meUncached: cpuPerRequestMs('meUncached'),
       documentsUncached: cpuPerRequestMs('documentsUncached'),
+      documentsMiss: cpuPerRequestMs('documentsMiss'),
     },
     /** bare's CPU per request ÷ the query's: the throughput ratio if each server had a core of its own
      *  (less sensitive than the req/s ratio to other processes on a shared machine). */
@@ -315,6 +326,7 @@ try {
       documentsVsBare: round(ratioRounds('documents')[i]!),
       meUncachedVsBare: round(ratioRounds('meUncached')[i]!),
       documentsUncachedVsBare: round(ratioRounds('documentsUncached')[i]!),
+      documentsMissVsBare: round(ratioRounds('documentsMiss')[i]!),
     })),
     ...(candidates.length
       ? {
@@ -340,7 +352,8 @@ try {
   log(
     `me ${summary.meVsBare}× bare (spread ${summary.meVsBareSpread}; by CPU ${summary.meVsBareByCpu}), ` +
       `documents ${summary.documentsVsBare}× bare (spread ${summary.documentsVsBareSpread}; by CPU ${summary.documentsVsBareByCpu}); ` +
-      `without the response cache: me ${summary.meUncachedVsBare}×, documents ${summary.documentsUncachedVsBare}× bare ` +
+      `without the response cache: me ${summary.meUncachedVsBare}×, documents ${summary.documentsUncachedVsBare}× bare; ` +
+      `documents missing the cache every time ${summary.documentsMissVsBare}× bare ` +
       `(cache hit rate ${summary.responseCacheHitRate})` +
       (summary.meVsBare < 0.5 ? ' — below the 0.5 target for me' : ''),
   );

@@ -162,12 +162,22 @@ class PostgresEventTarget extends EventTarget {
       super.dispatchEvent(new CustomEvent(topic, { detail }));
     });
     client.on('error', (error) => {
+      // A connection reports its loss more than once (the server's termination notice, then
+      // the closed socket), and a connection still opening reports it by failing open():
+      // only the loss of the open connection starts a reconnect, and only one.
+      if (this.client !== client) return;
       this.logger.error({ err: error }, 'pub/sub connection lost; reconnecting');
       this.client = null;
+      void client.end().catch(() => {});
       void this.reconnect();
     });
-    await client.connect();
-    await client.query(`LISTEN ${CHANNEL}`);
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANNEL}`);
+    } catch (error) {
+      await client.end().catch(() => {});
+      throw error;
+    }
     this.client = client;
   }
 
@@ -176,6 +186,10 @@ class PostgresEventTarget extends EventTarget {
       await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 100 * 2 ** attempt)));
       try {
         await this.open();
+        if (this.closed) {
+          await this.client?.end();
+          return;
+        }
         this.logger.info({ attempt }, 'pub/sub reconnected; events sent meanwhile are lost');
         super.dispatchEvent(new CustomEvent('eventsMissed', { detail: { at: new Date().toISOString() } }));
         return;

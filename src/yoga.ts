@@ -98,9 +98,8 @@ export function createYogaApp({ schema, context, graphiql, logger, config, metri
       // After validation (a refused request costs no execution) and before any resolver.
       useRateLimit(rateLimiter, config.planLimits, (plan) => metrics.countRateLimited(plan)),
       useAccessRevocation(),
-      // Last: a cached answer is served only once every check above has passed, and the
-      // executor it wraps (compiled, with the timeout) is the one chosen above.
-      ...useTenantResponseCache({
+      // Last: a cached answer is served only once every check above has passed.
+      useTenantResponseCache({
         schema,
         pubsub,
         ttlMs: config.responseCacheTtlMs,

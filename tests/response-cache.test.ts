@@ -2,6 +2,8 @@
 // answer outlives a committed change to its tenant's data — made by a mutation, by the worker,
 // or by SQL outside the application. Runs on the embedded PGlite and on PostgreSQL (where the
 // announcements travel over LISTEN/NOTIFY, and the event connection can be cut).
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AddTextDocumentDocument,
@@ -113,11 +115,16 @@ describe('response cache', () => {
     expect((await wasHit(app, () => documentsOf(globex.admin.token))).hit).toBe(true);
   });
 
-  it('never answers from memory an operation that reads counters (the tenant’s quota)', async () => {
+  it('never answers from memory an operation that reads counters (the tenant’s quota), nor looks it up', async () => {
+    const before = await lookups(app);
     await app.ok(TenantQuotaDocument, {}, acme.admin.token);
-    const again = await wasHit(app, () => app.ok(TenantQuotaDocument, {}, acme.admin.token));
-    expect(again.hit).toBe(false);
-    expect(again.value.tenant.quota.documents).toBe(2);
+    const again = await app.ok(TenantQuotaDocument, {}, acme.admin.token);
+    // A cacheable root field beside one that is not (chat): the operation is not cached.
+    const mixed = parse('query Mixed { me { id } chatSessions(first: 1) { edges { node { id } } } }') as TypedDocumentNode<unknown, object>;
+    await app.ok(mixed, {}, acme.admin.token);
+    await app.ok(mixed, {}, acme.admin.token);
+    expect(await lookups(app)).toEqual(before);
+    expect(again.tenant.quota.documents).toBe(2);
   });
 
   it.runIf(process.env.DATABASE_URL)('forgets everything when its event connection was cut, since announcements may have been missed', async () => {

@@ -34,7 +34,7 @@ export interface Metrics {
   countRateLimited(plan: string): void;
   /** A write refused by a quota (`extensions.limit` of the QUOTA_EXCEEDED error). */
   countQuotaExceeded(limit: string): void;
-  /** A query looked up in the response cache (src/response-cache.ts). */
+  /** A cacheable query looked up in the response cache (src/response-cache.ts). */
   countResponseCacheLookup(result: 'hit' | 'miss'): void;
 }
 
@@ -159,7 +159,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   // announcing changes far more often than people make them.
   const responseCacheLookups = new Counter({
     name: 'graphql_response_cache_lookups_total',
-    help: 'Queries of signed-in members answered from the response cache (hit) or executed (miss, including those never cached)',
+    help: 'Cacheable queries of signed-in members answered from the response cache (hit) or executed (miss)',
     labelNames: ['result'] as const,
     registers: [registry],
   });
