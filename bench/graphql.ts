@@ -9,8 +9,8 @@
 // cache off (RESPONSE_CACHE_TTL_MS=0: meUncached, documentsUncached) — what every read costs
 // right after a change to the tenant's data. `documentsMiss` runs on a third API whose cache is
 // on but too small for any answer (RESPONSE_CACHE_MAX_MB of one byte): every request pays the
-// cache's work on a miss (its lookup, its rewrite of the document, measuring the answer) and is
-// then executed.
+// cache's work on a miss (building its key, the lookup, measuring the answer to store it) and
+// is then executed.
 // Each server is a child process (`node src/server.ts` exactly as `npm start` runs it, and
 // bench/graphql-bare-server.ts); the load comes from a third process (bench/graphql-load.ts):
 // BENCH_CONNECTIONS keep-alive connections (default 32), closed loop, BENCH_WARMUP_SECONDS
@@ -18,7 +18,7 @@
 // bare, me, documents then reversed, so a drift of the machine's load hits all alike.
 // Database: DATABASE_URL (a real PostgreSQL — the meaningful setting: the API answers from a
 // separate server process, as deployed) or else the embedded PGlite inside the API process.
-// BENCH_CPU_PROF=<dir> runs the API under --cpu-prof and writes its profile there
+// BENCH_CPU_PROF=<dir> runs each API process under --cpu-prof and writes its profile there (<name>.cpuprofile)
 // (summarise it with `node bench/cpuprofile-top.ts <file>`).
 // BENCH_SCENARIOS=me or =documents measures only that query (and bare), e.g. for a profile of one.
 // BENCH_COMPARE_DIRS=<checkout>[,<checkout>…] also starts each checkout's src/server.ts on the
@@ -170,15 +170,16 @@ try {
   const bareUrl = (await bare.waitForLog((l) => l.msg === 'ready', 'the bare server')).url as string;
 
   if (CPU_PROF_DIR) fs.mkdirSync(CPU_PROF_DIR, { recursive: true });
-  const api = await startApiProcess('api', productEnv, {
-    execArgv: CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : [],
-    timeoutMs: 120_000,
-  });
-  processes.push(api);
-  const uncachedApi = await startApiProcess('api-uncached', { ...productEnv, RESPONSE_CACHE_TTL_MS: '0' }, { timeoutMs: 120_000 });
-  processes.push(uncachedApi);
-  const missApi = await startApiProcess('api-miss', { ...productEnv, RESPONSE_CACHE_MAX_MB: '0.000001' }, { timeoutMs: 120_000 });
-  processes.push(missApi);
+  /** Each API process, profiled into `<name>.cpuprofile` when BENCH_CPU_PROF is set. */
+  const startApi = async (name: string, env: NodeJS.ProcessEnv) => {
+    const execArgv = CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+    const started = await startApiProcess(name, env, { execArgv, timeoutMs: 120_000 });
+    processes.push(started);
+    return started;
+  };
+  const api = await startApi('api', productEnv);
+  const uncachedApi = await startApi('api-uncached', { ...productEnv, RESPONSE_CACHE_TTL_MS: '0' });
+  const missApi = await startApi('api-miss', { ...productEnv, RESPONSE_CACHE_MAX_MB: '0.000001' });
   log(`bare server ${bareUrl}; API ${api.url}; API without the response cache ${uncachedApi.url}`);
   const candidates: { label: string; dir: string; api: NodeProcess & { url: string } }[] = [];
   for (const dir of COMPARE_DIRS) {
