@@ -103,6 +103,7 @@ async function pipeline(embedder: Embedder): Promise<Rate & { stages: StageTimin
     const deps = {
       prisma: app.db.prisma,
       tenantPrisma: app.db.tenantPrisma,
+      pool: app.db.pool,
       pubsub: app.pubsub,
       storage: postgresStorage,
       embedders: singleEmbedder(embedder),

@@ -141,7 +141,7 @@ const config = {
 };
 const logger = createLogger(config.logLevel);
 const app = await createApp(config, logger, { inMemory: true, embedder });
-const deps = { prisma: app.db.prisma, tenantPrisma: app.db.tenantPrisma, pubsub: app.pubsub, storage: postgresStorage, embedders: singleEmbedder(embedder), logger, ftsConfig: config.ftsConfig };
+const deps = { prisma: app.db.prisma, tenantPrisma: app.db.tenantPrisma, pool: app.db.pool, pubsub: app.pubsub, storage: postgresStorage, embedders: singleEmbedder(embedder), logger, ftsConfig: config.ftsConfig };
 
 /** Adds the abstracts to a new tenant through the product path; returns document id → SciFact ids. */
 async function loadTenant(name: string, docs: Doc[]): Promise<{ tenantId: string; ids: Map<string, string[]> }> {

@@ -99,7 +99,7 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
   const rateLimiter = createRateLimiter(counterStore, { syncIntervalMs: config.rateLimitSyncMs, logger });
   const yoga = createYogaApp({ schema, context: contextFactory, graphiql: config.graphiql, logger, config, metrics, health, rateLimiter, pubsub });
   const worker = workerMonitor
-    ? await startWorker(db, { prisma: db.prisma, tenantPrisma: db.tenantPrisma, pubsub, storage, embedders: models.embedders, logger, ftsConfig: config.ftsConfig }, config, {
+    ? await startWorker(db, { prisma: db.prisma, tenantPrisma: db.tenantPrisma, pool: db.pool, pubsub, storage, embedders: models.embedders, logger, ftsConfig: config.ftsConfig }, config, {
         observe: (events) => workerMonitor.observe(events),
       })
     : null;
