@@ -9,8 +9,8 @@
 // our CPU, and on the database server's about as much for the write (vectors, full text, the
 // HNSW and GIN entries, the word counts). So the stages stream: pages come a few at a time,
 // and once the rest of the document should take at most EMBED_IN_TRANSACTION_MS, the
-// transaction opens and writes each batch while the next one is extracted, chunked and embedded. Each document's log line
-// carries the time of every stage.
+// transaction opens and writes each batch while the next one is extracted, chunked and
+// embedded. Each document's log line carries the time of every stage.
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type pg from 'pg';
