@@ -20,7 +20,7 @@ import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { createApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
-import { ingestDocument, type StageTimings } from '../src/ingest/pipeline.ts';
+import { databaseDeps, ingestDocument, type StageTimings } from '../src/ingest/pipeline.ts';
 import { chunkPages } from '../src/ingest/chunk.ts';
 import { cleanText } from '../src/ingest/clean.ts';
 import { extractPages, openPdf } from '../src/ingest/extract.ts';
@@ -101,9 +101,7 @@ async function pipeline(embedder: Embedder): Promise<Rate & { stages: StageTimin
     for (const file of files) ids.push((await documents.upload({ bytes: file.bytes, name: file.name })).document.id);
     const recorder = stageRecorder();
     const deps = {
-      prisma: app.db.prisma,
-      tenantPrisma: app.db.tenantPrisma,
-      pool: app.db.pool,
+      ...databaseDeps(app.db),
       pubsub: app.pubsub,
       storage: postgresStorage,
       embedders: singleEmbedder(embedder),

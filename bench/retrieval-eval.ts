@@ -26,7 +26,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
-import { ingestDocument } from '../src/ingest/pipeline.ts';
+import { databaseDeps, ingestDocument } from '../src/ingest/pipeline.ts';
 import { createLogger } from '../src/logger.ts';
 import type { Embedder } from '../src/providers/embedder.ts';
 import { singleEmbedder } from '../src/providers/registry.ts';
@@ -141,7 +141,7 @@ const config = {
 };
 const logger = createLogger(config.logLevel);
 const app = await createApp(config, logger, { inMemory: true, embedder });
-const deps = { prisma: app.db.prisma, tenantPrisma: app.db.tenantPrisma, pool: app.db.pool, pubsub: app.pubsub, storage: postgresStorage, embedders: singleEmbedder(embedder), logger, ftsConfig: config.ftsConfig };
+const deps = { ...databaseDeps(app.db), pubsub: app.pubsub, storage: postgresStorage, embedders: singleEmbedder(embedder), logger, ftsConfig: config.ftsConfig };
 
 /** Adds the abstracts to a new tenant through the product path; returns document id → SciFact ids. */
 async function loadTenant(name: string, docs: Doc[]): Promise<{ tenantId: string; ids: Map<string, string[]> }> {

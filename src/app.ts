@@ -6,6 +6,7 @@ import { createGenerationRunner, type GenerationRunner } from './chat/generation
 import type { Config } from './config.ts';
 import { createContextFactory } from './context.ts';
 import { openDatabase, type Database } from './db/index.ts';
+import { databaseDeps } from './ingest/pipeline.ts';
 import type { Logger } from './logger.ts';
 import { createHealth, type Health } from './observability/health.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
@@ -99,7 +100,7 @@ export async function createApp(config: Config, logger: Logger, options: AppOpti
   const rateLimiter = createRateLimiter(counterStore, { syncIntervalMs: config.rateLimitSyncMs, logger });
   const yoga = createYogaApp({ schema, context: contextFactory, graphiql: config.graphiql, logger, config, metrics, health, rateLimiter, pubsub });
   const worker = workerMonitor
-    ? await startWorker(db, { prisma: db.prisma, tenantPrisma: db.tenantPrisma, pool: db.pool, pubsub, storage, embedders: models.embedders, logger, ftsConfig: config.ftsConfig }, config, {
+    ? await startWorker(db, { ...databaseDeps(db), pubsub, storage, embedders: models.embedders, logger, ftsConfig: config.ftsConfig }, config, {
         observe: (events) => workerMonitor.observe(events),
       })
     : null;

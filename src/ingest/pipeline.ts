@@ -14,7 +14,7 @@
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type pg from 'pg';
-import type { PrismaClient, TenantPrismaClient } from '../db/index.ts';
+import type { Database, PrismaClient, TenantPrismaClient } from '../db/index.ts';
 import type { Document } from '../db/generated/client.ts';
 import { vectorParam } from '../db/vector-param.ts';
 import { forTenant, type TenantDb } from '../db/tenant-scope.ts';
@@ -44,6 +44,11 @@ export interface IngestDeps {
   logger: Logger;
   /** Postgres text-search configuration of tenants that chose none (FTS_CONFIG). */
   ftsConfig: string;
+}
+
+/** The database handles of IngestDeps, all from one Database. */
+export function databaseDeps(db: Database): Pick<IngestDeps, 'prisma' | 'tenantPrisma' | 'pool'> {
+  return { prisma: db.prisma, tenantPrisma: db.tenantPrisma, pool: db.pool };
 }
 
 export interface Attempt {
